@@ -1,0 +1,92 @@
+/**
+ * The kernel interface every device implements (see docs/architecture.md).
+ *
+ * Core never reads a backend's storage: it hands the backend strided *views* of storages the
+ * backend allocated and gets new storages back. Data reaches the host only through `toHost`.
+ * Every kernel writes a fresh, contiguous (row-major) output unless its name says "Into"/"InPlace".
+ */
+import type { DType, HostArray } from "./dtype.ts";
+
+/** Opaque device memory. Only the backend that made it may look inside. */
+export interface Storage {
+  readonly dtype: DType;
+  /** Number of elements. */
+  readonly size: number;
+}
+
+/** A strided window onto a storage: element [i0, i1, …] lives at offset + Σ ik·strides[k]. */
+export interface View {
+  storage: Storage;
+  shape: readonly number[];
+  strides: readonly number[];
+  offset: number;
+}
+
+export type UnaryOp =
+  | "neg" | "exp" | "log" | "sqrt" | "rsqrt" | "tanh" | "erf" | "relu" | "gelu" | "abs" | "sign"
+  | "sigmoid" | "reciprocal" | "square";
+
+/**
+ * Binary ops. The comparison ops produce bool. The `*_grad` ops are the backward of the
+ * matching unary op: a = the forward input x, b = the upstream gradient.
+ */
+export type BinaryOp =
+  | "add" | "sub" | "mul" | "div" | "pow" | "maximum" | "minimum"
+  | "lt" | "le" | "gt" | "ge" | "eq" | "ne"
+  | "gelu_grad" | "relu_grad" | "erf_grad";
+
+export type ReduceOp = "sum" | "max" | "min" | "argmax" | "argmin";
+
+export interface AdamParams {
+  lr: number; beta1: number; beta2: number; eps: number; weightDecay: number;
+  /** 1-based step count after this update. */
+  step: number;
+}
+
+export interface Backend {
+  readonly name: string;
+
+  // ---- memory ----
+  /** Upload host data (converted to dtype). */
+  fromHost(data: ArrayLike<number>, dtype: DType): Storage;
+  /** Copy a whole storage back to the host. */
+  toHost(s: Storage): HostArray;
+  /** A new storage of `size` elements, all equal to `value`. */
+  full(size: number, value: number, dtype: DType): Storage;
+  /** Gather a strided view into a new contiguous storage, converting to `dtype` (default: same). */
+  contiguous(v: View, dtype?: DType): Storage;
+  /** Write `src` (already broadcast to dst.shape) into the strided view `dst`, converting dtype. */
+  copyInto(dst: View, src: View): void;
+
+  // ---- elementwise (inputs are views already broadcast to the output shape) ----
+  unary(op: UnaryOp, x: View): Storage;
+  binary(op: BinaryOp, a: View, b: View, outDtype: DType): Storage;
+  /** out = cond ? a : b. */
+  where(cond: View, a: View, b: View, outDtype: DType): Storage;
+
+  // ---- reductions over the innermost `inner` elements of a view's logical order ----
+  /**
+   * x's logical shape is [...outer, ...reduced] where the reduced dims are the last ones; the
+   * result has prod(outer) elements. argmax/argmin return int32 flat indices into the reduced part.
+   */
+  reduce(op: ReduceOp, x: View, inner: number): Storage;
+
+  // ---- linear algebra ----
+  /** Batched matmul: a [B, M, K] · b [B, K, N] → [B, M, N] (any strides; 0 strides broadcast). */
+  matmul(a: View, b: View): Storage;
+
+  // ---- softmax family, over the last dim of a logical [R, C] view ----
+  softmax(x: View, log: boolean): Storage;
+  /** Backward of softmax (log=false, y = softmax out) or log_softmax (log=true, y = its out). */
+  softmaxBackward(y: View, gy: View, log: boolean): Storage;
+
+  // ---- indexing ----
+  /** Rows of a logical [R, C] view picked by int32 indices [n] → [n, C]. */
+  gatherRows(x: View, index: View): Storage;
+  /** [R, C] zeros with src rows [n, C] added at rows index [n] (the backward of gatherRows). */
+  scatterAddRows(src: View, index: View, rows: number): Storage;
+
+  // ---- optimizer ----
+  /** PyTorch Adam (L2 weight decay added to the gradient), updating param, m and v in place. */
+  adamStepInPlace(param: Storage, grad: View, m: Storage, v: Storage, p: AdamParams): void;
+}
