@@ -1,0 +1,54 @@
+/** Multi-head scaled dot-product attention (key, query, value, proj Linears; dropout on the weights). */
+import { Dropout } from "../nn/dropout.ts";
+import { Linear } from "../nn/linear.ts";
+import { Module } from "../nn/module.ts";
+import { XtError } from "../errors.ts";
+import { compare, div, maskedFill } from "../ops/elementwise.ts";
+import { matmul } from "../ops/matmul.ts";
+import { softmax } from "../ops/softmax.ts";
+import { contiguous, reshape, transpose, view } from "../ops/views.ts";
+import { shapeStr } from "../shape.ts";
+import type { Tensor } from "../tensor.ts";
+
+export class MultiHeadAttention extends Module {
+  readonly key: Linear;
+  readonly query: Linear;
+  readonly value: Linear;
+  readonly proj: Linear;
+  readonly attnDrop: Dropout;
+  readonly headDim: number;
+
+  constructor(readonly embedDim: number, readonly numHeads: number, dropout = 0.1) {
+    super();
+    if (embedDim % numHeads !== 0) {
+      throw new XtError(`MultiHeadAttention: embed_dim ${embedDim} is not divisible by num_heads ${numHeads}`);
+    }
+    this.key = this.child("key", new Linear(embedDim, embedDim));
+    this.query = this.child("query", new Linear(embedDim, embedDim));
+    this.value = this.child("value", new Linear(embedDim, embedDim));
+    this.proj = this.child("proj", new Linear(embedDim, embedDim));
+    this.attnDrop = this.child("attn_drop", new Dropout(dropout));
+    this.headDim = embedDim / numHeads;
+  }
+
+  /** query (N, S, E), key/value (N, T, E), attnMask (S, T) with 0 where attention is blocked. */
+  forward(query: Tensor, key: Tensor, value: Tensor, attnMask?: Tensor | null): Tensor {
+    const [N, S, E] = query.shape as [number, number, number];
+    const T = value.shape[1]!;
+    if (E !== this.embedDim || key.shape[2] !== E || value.shape[2] !== E) {
+      throw new XtError(
+        `MultiHeadAttention: expected embed dim ${this.embedDim}, got query ${shapeStr(query.shape)}, key ${shapeStr(key.shape)}, value ${shapeStr(value.shape)}`,
+      );
+    }
+    const H = this.numHeads;
+    const D = this.headDim;
+    const Q = transpose(view(this.query.forward(query), [N, S, H, D]), 1, 2);
+    const K = transpose(view(this.key.forward(key), [N, T, H, D]), 1, 2);
+    const V = transpose(view(this.value.forward(value), [N, T, H, D]), 1, 2);
+    let scores = div(matmul(Q, transpose(K, -2, -1)), Math.fround(Math.sqrt(D)));
+    if (attnMask) scores = maskedFill(scores, compare("eq", attnMask, 0), -Infinity);
+    const attn = this.attnDrop.forward(softmax(scores, -1));
+    const out = contiguous(transpose(matmul(attn, V), 1, 2));
+    return this.proj.forward(reshape(out, [N, S, E]));
+  }
+}

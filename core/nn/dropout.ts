@@ -1,0 +1,40 @@
+/**
+ * nn.Dropout as PyTorch's CPU kernel does it: a bernoulli(1-p) mask scaled by 1/(1-p), drawn in
+ * the input's memory order from the global generator; no draws when p is 0 or in eval mode.
+ */
+import { mul } from "../ops/elementwise.ts";
+import { defaultGenerator } from "../random/index.ts";
+import { contiguousStrides } from "../shape.ts";
+import { Tensor } from "../tensor.ts";
+import { Module } from "./module.ts";
+
+export function dropout(x: Tensor, p: number, training: boolean): Tensor {
+  if (!training || p === 0 || x.numel === 0) return x;
+  const mask = defaultGenerator.dropoutMask(x.numel, p);
+  const storage = x.backend.fromHost(mask, x.dtype);
+  return mul(x, new Tensor(x.backend, storage, [...x.shape], memoryOrderStrides(x)));
+}
+
+/** empty_like keeps a dense tensor's layout, so the i-th draw lands at the i-th memory slot. */
+function memoryOrderStrides(x: Tensor): number[] {
+  if (x.isContiguous()) return contiguousStrides(x.shape);
+  const dims = x.shape.map((_, i) => i).sort((a, b) => x.strides[b]! - x.strides[a]!);
+  const strides = new Array<number>(x.ndim);
+  let acc = 1;
+  for (let k = dims.length - 1; k >= 0; k--) {
+    const d = dims[k]!;
+    if (x.strides[d] !== acc && x.shape[d] !== 1) return contiguousStrides(x.shape); // not dense
+    strides[d] = acc;
+    acc *= x.shape[d]!;
+  }
+  return strides;
+}
+
+export class Dropout extends Module {
+  constructor(readonly p = 0.5) {
+    super();
+  }
+  forward(x: Tensor): Tensor {
+    return dropout(x, this.p, this.training);
+  }
+}

@@ -1,0 +1,30 @@
+/** cross_entropy over integer class targets, composed from log_softmax so autograd comes free. */
+import { XtError } from "../errors.ts";
+import { shapeStr } from "../shape.ts";
+import type { Tensor } from "../tensor.ts";
+import { wrap } from "./graph.ts";
+import { compare, neg, where } from "./elementwise.ts";
+import { mean, sum } from "./reduce.ts";
+import { logSoftmax } from "./softmax.ts";
+import { reshape } from "./views.ts";
+
+export type Reduction = "none" | "mean" | "sum";
+
+export function crossEntropy(logits: Tensor, target: Tensor, reduction: Reduction = "mean"): Tensor {
+  if (target.dtype !== "int32") throw new XtError(`cross_entropy: target must be an integer tensor, got ${target.dtype}`);
+  if (logits.ndim !== 2 || target.ndim !== 1 || target.shape[0] !== logits.shape[0]) {
+    throw new XtError(
+      `cross_entropy: expected logits (N, C) and target (N), got ${shapeStr(logits.shape)} and ${shapeStr(target.shape)}`,
+    );
+  }
+  const C = logits.shape[1]!;
+  const t = target.toArray();
+  const bad = t.find((v) => v < 0 || v >= C);
+  if (bad !== undefined) throw new XtError(`cross_entropy: target ${bad} is out of bounds for ${C} classes`);
+  const classes = wrap(logits, logits.backend.fromHost(Array.from({ length: C }, (_, i) => i), "int32"), [1, C]);
+  const onehot = compare("eq", classes, reshape(target, [target.numel, 1]));
+  const picked = sum(where(onehot, logSoftmax(logits, 1), 0), 1);
+  const losses = neg(picked);
+  if (reduction === "none") return losses;
+  return reduction === "sum" ? sum(losses) : mean(losses);
+}
