@@ -55,10 +55,11 @@ export function broadcastShapes(op: string, a: Shape, b: Shape): number[] {
 }
 
 /** Map a possibly negative dim into [0, rank) (rank + 1 for insertion points). */
-export function normDim(op: string, dim: number, rank: number): number {
+export function normDim(op: string, dim: number, rank: number, shape?: Shape): number {
   const d = dim < 0 ? dim + rank : dim;
   if (!Number.isInteger(dim) || d < 0 || d >= Math.max(rank, 1)) {
-    throw new XtError(`${op}: dim ${dim} is out of range for a tensor of rank ${rank}`);
+    const what = shape ? `shape ${shapeStr(shape)}` : `rank ${rank}`;
+    throw new XtError(`${op}: dim ${dim} is out of range for a tensor of ${what} (expected -${rank}..${rank - 1})`);
   }
   return d;
 }

@@ -80,7 +80,7 @@ export function pow(a: TensorLike, b: TensorLike): Tensor {
   return recordBinary(out, "PowBackward", a, b, (g, ta, tb) => {
     // d/da a^b = b·a^(b-1); d/db a^b = a^b·ln a.
     const ga = ta && tb ? mul(g, mul(tb, arith("pow", ta, sub(tb, 1)))) : null;
-    const gb = ta && tb && tb.requiresGrad ? mul(g, mul(out.detach(), log(ta))) : null;
+    const gb = ta && tb ? mul(g, mul(out.detach(), log(ta))) : null;
     return [ga, gb];
   });
 }

@@ -16,6 +16,10 @@ export function embedding(weight: Tensor, index: Tensor, paddingIdx?: number): T
   checkIndex("embedding", index);
   if (weight.ndim !== 2) throw new XtError(`embedding: weight must be 2-D, got ${shapeStr(weight.shape)}`);
   const [R, C] = weight.shape as [number, number];
+  const bad = index.toArray().find((i) => i < 0 || i >= R);
+  if (bad !== undefined) {
+    throw new XtError(`embedding: index ${bad} is out of range for weight of shape ${shapeStr(weight.shape)}`);
+  }
   const flat = reshape(index.detach(), [index.numel]);
   const out = wrap(weight, weight.backend.gatherRows(weight, flat), [...index.shape, C]);
   return record(out, "EmbeddingBackward", [weight], (g) => {
@@ -33,10 +37,10 @@ export function embedding(weight: Tensor, index: Tensor, paddingIdx?: number): T
 export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
   checkIndex("index_select", index);
   if (index.ndim > 1) throw new XtError(`index_select: index must be 0-D or 1-D, got ${shapeStr(index.shape)}`);
-  const d = normDim("index_select", dim, x.ndim);
+  const d = normDim("index_select", dim, x.ndim, x.shape);
   const size = x.shape[d]!;
   for (const i of index.toArray()) {
-    if (i < -size || i >= size) throw new XtError(`index_select: index ${i} is out of range for dim ${dim} of size ${size}`);
+    if (i < -size || i >= size) throw new XtError(`index_select: index ${i} is out of range for dim ${dim} of input shape ${shapeStr(x.shape)}`);
   }
   // Bring dim to the front as rows of a 2-D matrix, gather, then move it back.
   const front = contiguous(transpose(x, 0, d));
@@ -49,7 +53,7 @@ export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
 export function cat(tensors: Tensor[], dim = 0): Tensor {
   if (tensors.length === 0) throw new XtError("cat: expected a non-empty list of tensors");
   const first = tensors[0]!;
-  const d = normDim("cat", dim, first.ndim);
+  const d = normDim("cat", dim, first.ndim, first.shape);
   for (const t of tensors) {
     if (t.ndim !== first.ndim || t.shape.some((s, i) => i !== d && s !== first.shape[i])) {
       throw new XtError(

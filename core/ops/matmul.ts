@@ -54,7 +54,12 @@ function matmulNd(a: Tensor, b: Tensor): Tensor {
         `(${a.shape[a.ndim - 2]}x${K} and ${b.shape[b.ndim - 2]}x${b.shape[b.ndim - 1]})`,
     );
   }
-  const batch = broadcastShapes("matmul", a.shape.slice(0, -2), b.shape.slice(0, -2));
+  let batch: number[];
+  try {
+    batch = broadcastShapes("matmul", a.shape.slice(0, -2), b.shape.slice(0, -2));
+  } catch {
+    throw new XtError(`matmul: batch dims of ${shapeStr(a.shape)} and ${shapeStr(b.shape)} cannot be broadcast together`);
+  }
   const out = bmmRaw(a, b, batch);
   const ad = a.detach();
   const bd = b.detach();
@@ -76,6 +81,10 @@ export function matmul(a0: Tensor, b0: Tensor): Tensor {
       throw new XtError(`matmul: 1-D tensors must have the same size, got ${shapeStr(a.shape)} and ${shapeStr(b.shape)}`);
     }
     return reshape(matmulNd(unsqueeze(a, 0), unsqueeze(b, 1)), []);
+  }
+  const inner = b.ndim === 1 ? b.shape[0]! : b.shape[b.ndim - 2]!;
+  if (a.shape[a.ndim - 1] !== inner) {
+    throw new XtError(`matmul: shapes ${shapeStr(a0.shape)} and ${shapeStr(b0.shape)} cannot be multiplied (inner sizes ${a.shape[a.ndim - 1]} and ${inner})`);
   }
   if (a.ndim === 1) return squeeze(matmulNd(unsqueeze(a, 0), b), -2);
   if (b.ndim === 1) return squeeze(matmulNd(a, unsqueeze(b, 1)), -1);

@@ -10,7 +10,7 @@ import { expandTo, permute, reshape } from "./views.ts";
 
 function normDims(op: string, x: Tensor, dim: number | number[] | null | undefined): number[] {
   if (dim === undefined || dim === null) return x.shape.map((_, i) => i);
-  const dims = (Array.isArray(dim) ? dim : [dim]).map((d) => normDim(op, d, x.ndim));
+  const dims = (Array.isArray(dim) ? dim : [dim]).map((d) => normDim(op, d, x.ndim, x.shape));
   if (new Set(dims).size !== dims.length) throw new XtError(`${op}: dim ${JSON.stringify(dim)} appears more than once`);
   return dims.sort((a, b) => a - b);
 }
@@ -65,7 +65,7 @@ export function maxAll(x: Tensor): Tensor {
 }
 
 export function maxDim(x: Tensor, dim: number, keepdim = false): { values: Tensor; indices: Tensor } {
-  const d = normDim("max", dim, x.ndim);
+  const d = normDim("max", dim, x.ndim, x.shape);
   const values = reduceRaw("max", x, [d], keepdim);
   const indices = reduceRaw("argmax", x, [d], keepdim);
   record(values, "MaxBackward", [x], (g) => [routeToIndex(g, indices, x.shape, d, keepdim)]);
@@ -74,7 +74,7 @@ export function maxDim(x: Tensor, dim: number, keepdim = false): { values: Tenso
 
 export function argmax(x: Tensor, dim?: number, keepdim = false): Tensor {
   if (dim === undefined) return reduceRaw("argmax", x, x.shape.map((_, i) => i), false);
-  return reduceRaw("argmax", x, [normDim("argmax", dim, x.ndim)], keepdim);
+  return reduceRaw("argmax", x, [normDim("argmax", dim, x.ndim, x.shape)], keepdim);
 }
 
 /** Scatter g into `shape` at the positions `indices` pick along `dim` (max's backward). */

@@ -10,7 +10,7 @@ function softmaxImpl(x: Tensor, dim: number, log: boolean): Tensor {
   const op = log ? "log_softmax" : "softmax";
   if (!isFloating(x.dtype)) throw new XtError(`${op}: input dtype must be floating point, got ${x.dtype}`);
   if (x.ndim === 0) return softmaxImpl(x.reshape(1), 0, log).reshape([]);
-  const d = normDim(op, dim, x.ndim);
+  const d = normDim(op, dim, x.ndim, x.shape);
   const last = x.ndim - 1;
   // Move dim last as a view; the kernel writes a contiguous result in that order; move it back.
   const moved = d === last ? x.detach() : transpose(x.detach(), d, last);

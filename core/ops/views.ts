@@ -49,11 +49,11 @@ function inferShape(op: string, x: Tensor, shape0: number[]): number[] {
   if (free >= 0) {
     if (shape.indexOf(-1, free + 1) >= 0) throw new XtError(`${op}: only one dimension can be inferred`);
     if (known === 0 || x.numel % known !== 0) {
-      throw new XtError(`${op}: shape ${shapeStr(shape0)} is invalid for input of size ${x.numel}`);
+      throw new XtError(`${op}: shape ${shapeStr(shape0)} is invalid for input of shape ${shapeStr(x.shape)} (size ${x.numel})`);
     }
     shape[free] = x.numel / known;
   }
-  if (numel(shape) !== x.numel) throw new XtError(`${op}: shape ${shapeStr(shape0)} is invalid for input of size ${x.numel}`);
+  if (numel(shape) !== x.numel) throw new XtError(`${op}: shape ${shapeStr(shape0)} is invalid for input of shape ${shapeStr(x.shape)} (size ${x.numel})`);
   return shape;
 }
 
@@ -107,17 +107,17 @@ export function reshape(x: Tensor, shape0: number[]): Tensor {
 
 export function flatten(x: Tensor, start = 0, end = -1): Tensor {
   if (x.ndim === 0) return reshape(x, [1]);
-  const s = normDim("flatten", start, x.ndim);
-  const e = normDim("flatten", end, x.ndim);
+  const s = normDim("flatten", start, x.ndim, x.shape);
+  const e = normDim("flatten", end, x.ndim, x.shape);
   const shape = [...x.shape.slice(0, s), numel(x.shape.slice(s, e + 1)), ...x.shape.slice(e + 1)];
   return reshape(x, shape);
 }
 
 export function permute(x: Tensor, dims0: number[]): Tensor {
   if (dims0.length !== x.ndim) {
-    throw new XtError(`permute: number of dims (${dims0.length}) does not match the tensor's rank (${x.ndim})`);
+    throw new XtError(`permute: ${dims0.length} dims given for a tensor of shape ${shapeStr(x.shape)}`);
   }
-  const dims = dims0.map((d) => normDim("permute", d, x.ndim));
+  const dims = dims0.map((d) => normDim("permute", d, x.ndim, x.shape));
   if (new Set(dims).size !== dims.length) throw new XtError(`permute: repeated dim in ${shapeStr(dims0)}`);
   const out = viewOf(x, dims.map((d) => x.shape[d]!), dims.map((d) => x.strides[d]!));
   const inverse = new Array<number>(dims.length);
@@ -127,15 +127,15 @@ export function permute(x: Tensor, dims0: number[]): Tensor {
 
 export function transpose(x: Tensor, d0: number, d1: number): Tensor {
   const dims = x.shape.map((_, i) => i);
-  const a = normDim("transpose", d0, x.ndim);
-  const b = normDim("transpose", d1, x.ndim);
+  const a = normDim("transpose", d0, x.ndim, x.shape);
+  const b = normDim("transpose", d1, x.ndim, x.shape);
   dims[a] = b;
   dims[b] = a;
   return permute(x, dims);
 }
 
 export function unsqueeze(x: Tensor, dim: number): Tensor {
-  const d = normDim("unsqueeze", dim < 0 ? dim + 1 : dim, x.ndim + 1);
+  const d = normDim("unsqueeze", dim < 0 ? dim + x.ndim + 1 : dim, x.ndim + 1, x.shape);
   const shape = [...x.shape];
   const strides = [...x.strides];
   shape.splice(d, 0, 1);
@@ -145,18 +145,18 @@ export function unsqueeze(x: Tensor, dim: number): Tensor {
 }
 
 export function squeeze(x: Tensor, dim?: number): Tensor {
-  const keep = x.shape.map((s, i) => (dim === undefined ? s !== 1 : i !== normDim("squeeze", dim, x.ndim) || s !== 1));
+  const keep = x.shape.map((s, i) => (dim === undefined ? s !== 1 : i !== normDim("squeeze", dim, x.ndim, x.shape) || s !== 1));
   const out = viewOf(x, x.shape.filter((_, i) => keep[i]), x.strides.filter((_, i) => keep[i]));
   const inShape = x.shape;
   return record(out, "SqueezeBackward", [x], (g) => [reshape(g, inShape)]);
 }
 
 export function narrow(x: Tensor, dim: number, start0: number, length: number): Tensor {
-  const d = normDim("narrow", dim, x.ndim);
+  const d = normDim("narrow", dim, x.ndim, x.shape);
   const size = x.shape[d]!;
   const start = start0 < 0 ? start0 + size : start0;
   if (start < 0 || length < 0 || start + length > size) {
-    throw new XtError(`narrow: start ${start0} and length ${length} exceed dim ${dim} of size ${size}`);
+    throw new XtError(`narrow: start ${start0} + length ${length} exceeds dim ${dim} (size ${size}) of shape ${shapeStr(x.shape)}`);
   }
   const shape = [...x.shape];
   shape[d] = length;
