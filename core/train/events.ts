@@ -1,0 +1,58 @@
+/**
+ * The event stream every long-running command emits. The three renderers (live dashboard,
+ * plain lines, --json lines) all consume this one stream.
+ */
+export interface StartEvent {
+  type: "start";
+  command: string;
+  model: string;
+  params: number;
+  device: string;
+  dataset: string;
+  totalSteps: number;
+  epochs?: number;
+  batchSize?: number;
+  lr?: number;
+}
+
+export interface StepEvent {
+  type: "step";
+  step: number;
+  totalSteps: number;
+  epoch?: number;
+  loss: number;
+  lr: number;
+  /** Examples (images or captions) in this step, for throughput. */
+  examples: number;
+  /** Tokens in this step, for captioning throughput. */
+  tokens?: number;
+  accuracy?: number;
+  elapsedMs: number;
+}
+
+export interface EpochEvent {
+  type: "epoch";
+  epoch: number;
+  epochs: number;
+  trainLoss: number;
+  trainAcc?: number;
+  valLoss?: number;
+  testLoss?: number;
+  testAcc?: number;
+  elapsedMs: number;
+}
+
+export interface EndEvent {
+  type: "end";
+  steps: number;
+  elapsedMs: number;
+  loss?: number;
+  accuracy?: number;
+  best_test_acc?: number;
+  checkpoint?: string;
+  /** True when the run stopped early on Ctrl-C. */
+  interrupted?: boolean;
+}
+
+export type TrainEvent = StartEvent | StepEvent | EpochEvent | EndEvent;
+export type EventSink = (e: TrainEvent) => void;
