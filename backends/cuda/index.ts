@@ -1,0 +1,418 @@
+/**
+ * The CUDA backend: the kernel interface of core/backend.ts on an NVIDIA GPU.
+ *
+ * The work happens in a native addon (backends/cuda/xt_cuda.node, Rust, built by
+ * scripts/build-native.sh) that loads the CUDA driver at run time, so xt itself runs on machines
+ * without a GPU, a driver or even the addon: `probeCuda()` says why CUDA is unusable and
+ * `createCudaBackend()` throws an XtError with that reason.
+ *
+ * Storages hold a device pointer plus a handle whose collection by the GC returns the block to
+ * the addon's caching allocator. Kernels run asynchronously on one stream; `toHost` waits.
+ */
+import type { AdamParams, Backend, BinaryOp, ReduceOp, Storage, UnaryOp, View } from "../../core/backend.ts";
+import { hostArrayFor, isFloating, promote, type DType, type HostArray } from "../../core/dtype.ts";
+import { XtError } from "../../core/errors.ts";
+
+export type CudaProbe = { ok: true; device: string } | { ok: false; reason: string };
+
+/** The addon's functions (backends/cuda/src/lib.rs); op arguments are packed Float64Arrays. */
+interface Addon {
+  available(): { ok: boolean; device?: string; reason?: string };
+  init(): string;
+  alloc(bytes: number, out: Float64Array): object;
+  htod(ptr: number, data: ArrayBufferView): void;
+  dtoh(ptr: number, data: ArrayBufferView): void;
+  sync(): void;
+  memory(): { inUse: number; cached: number };
+  trim(): number;
+  elementwise(args: Float64Array): void;
+  reduce(args: Float64Array): void;
+  matmul(args: Float64Array): void;
+  softmax(args: Float64Array): void;
+  full(args: Float64Array): void;
+  adam(args: Float64Array): void;
+  gatherRows(args: Float64Array): boolean;
+  scatterAddRows(args: Float64Array): boolean;
+}
+
+let addon: Addon | null = null;
+let addonError = "";
+try {
+  // A literal relative path, so `bun build --compile` embeds the addon in the binary.
+  addon = require("./xt_cuda.node") as Addon;
+} catch (e) {
+  addonError = e instanceof Error ? e.message : String(e);
+}
+
+/** Whether CUDA can be used here, and if not, why. Never throws. */
+export function probeCuda(): CudaProbe {
+  if (!addon) {
+    return {
+      ok: false,
+      reason: `the CUDA addon backends/cuda/xt_cuda.node could not be loaded (${addonError}); ` +
+        "build it with scripts/build-native.sh",
+    };
+  }
+  try {
+    const r = addon.available();
+    return r.ok ? { ok: true, device: String(r.device) } : { ok: false, reason: String(r.reason) };
+  } catch (e) {
+    return { ok: false, reason: `probing CUDA failed: ${e instanceof Error ? e.message : String(e)}` };
+  }
+}
+
+/** The CUDA backend, or an XtError saying why CUDA cannot be used on this machine. */
+export function createCudaBackend(): CudaBackend {
+  const probe = probeCuda();
+  if (!probe.ok) throw new XtError(`CUDA is not available: ${probe.reason}`);
+  return new CudaBackend();
+}
+
+// ---- codes shared with the addon and kernels/common.cuh (same order as the C++ enums) -------------
+
+export const DTYPE_CODES: Record<DType, number> = { float32: 0, float64: 1, int32: 2, bool: 3 };
+const DTYPE_BYTES: Record<DType, number> = { float32: 4, float64: 8, int32: 4, bool: 1 };
+export const UNARY_OPS: readonly UnaryOp[] = [
+  "neg", "exp", "log", "sqrt", "rsqrt", "tanh", "erf", "relu", "gelu", "abs", "sign", "sigmoid", "reciprocal", "square",
+];
+export const BINARY_OPS: readonly BinaryOp[] = [
+  "add", "sub", "mul", "div", "pow", "maximum", "minimum", "lt", "le", "gt", "ge", "eq", "ne",
+  "gelu_grad", "relu_grad", "erf_grad",
+];
+export const REDUCE_OPS: readonly ReduceOp[] = ["sum", "max", "min", "argmax", "argmin"];
+const EW_COPY = 0, EW_UNARY = 1, EW_BINARY = 2, EW_WHERE = 3;
+
+/** Device memory. `handle` keeps the block alive; when the GC collects it, the block is reused. */
+export class CudaStorage implements Storage {
+  constructor(
+    readonly dtype: DType,
+    readonly size: number,
+    /** Device address (exact: device addresses are far below 2^53). */
+    readonly ptr: number,
+    readonly handle: object,
+  ) {}
+}
+
+function numel(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+function contiguousStrides(shape: readonly number[]): number[] {
+  const strides = new Array<number>(shape.length);
+  let s = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    strides[i] = s;
+    s *= shape[i]!;
+  }
+  return strides;
+}
+
+function isContiguous(v: View): boolean {
+  let s = 1;
+  for (let i = v.shape.length - 1; i >= 0; i--) {
+    if (v.shape[i] !== 1 && v.strides[i] !== s) return false;
+    s *= v.shape[i]!;
+  }
+  return true;
+}
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+/** Number of leading elements when the trailing dims of `shape` holding `inner` elements are removed. */
+function outerCount(shape: readonly number[], inner: number): number {
+  let suffix = 1;
+  for (let k = shape.length; k >= 0; k--) {
+    if (k < shape.length) suffix *= shape[k]!;
+    if (suffix === inner) return numel(shape.slice(0, k));
+  }
+  throw new Error(`reduce: no trailing dims of [${shape.join(", ")}] hold ${inner} elements`);
+}
+
+/** Packs op arguments for the addon into one reusable Float64Array (see src/ops.rs). */
+class Packer {
+  private buf = new Float64Array(512);
+  private n = 0;
+
+  start(): this {
+    this.n = 0;
+    return this;
+  }
+  num(x: number): this {
+    if (this.n === this.buf.length) {
+      const bigger = new Float64Array(this.buf.length * 2);
+      bigger.set(this.buf);
+      this.buf = bigger;
+    }
+    this.buf[this.n++] = x;
+    return this;
+  }
+  /** [ptr, dtype, offset, ndim, shape..., strides...] */
+  view(v: View): this {
+    const s = storageOf(v.storage);
+    if (v.shape.length !== v.strides.length) throw new Error("view: shape and strides differ in length");
+    this.num(s.ptr).num(DTYPE_CODES[s.dtype]).num(v.offset).num(v.shape.length);
+    for (const d of v.shape) this.num(d);
+    for (const d of v.strides) this.num(d);
+    return this;
+  }
+  /** A contiguous view of a fresh output storage. */
+  out(s: CudaStorage, shape: readonly number[]): this {
+    return this.view({ storage: s, shape, strides: contiguousStrides(shape), offset: 0 });
+  }
+  done(): Float64Array {
+    return this.buf; // the addon reads only as far as the op's layout goes
+  }
+}
+
+function storageOf(s: Storage): CudaStorage {
+  if (!(s instanceof CudaStorage)) throw new Error("the CUDA backend was given a storage from another backend");
+  return s;
+}
+
+function errorMessage(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+function isOutOfMemory(e: unknown): boolean {
+  return typeof e === "object" && e !== null && (e as { code?: unknown }).code === "XT_CUDA_OOM";
+}
+
+/** Host data converted to the typed array of `dtype` (the input itself when it already is one). */
+function toHostArray(data: ArrayLike<number>, dtype: DType): HostArray {
+  const out = hostArrayFor(dtype, data.length);
+  if (out.constructor === (data as object).constructor && dtype !== "bool") return data as HostArray;
+  if (dtype === "bool") {
+    for (let i = 0; i < data.length; i++) out[i] = data[i] !== 0 ? 1 : 0; // NaN is true
+  } else {
+    out.set(data); // float32 rounds, int32 truncates toward zero (NaN -> 0)
+  }
+  return out;
+}
+
+export class CudaBackend implements Backend {
+  readonly name = "cuda";
+  /** e.g. "NVIDIA H100 80GB HBM3 (sm_90, driver for CUDA 12.8)" */
+  readonly device: string;
+  private readonly cu: Addon;
+  private readonly pack = new Packer();
+  private readonly allocOut = new Float64Array(2);
+
+  constructor() {
+    if (!addon) {
+      const probe = probeCuda();
+      throw new XtError(`CUDA is not available: ${probe.ok ? "the addon is missing" : probe.reason}`);
+    }
+    this.cu = addon;
+    try {
+      this.device = this.cu.init();
+    } catch (e) {
+      throw new XtError(`CUDA initialization failed: ${errorMessage(e)}`);
+    }
+  }
+
+  /** Wait for all queued kernels (timing, error checks). */
+  synchronize(): void {
+    this.cu.sync();
+  }
+
+  /** Bytes held by live storages and by the allocator's cache. */
+  memory(): { inUse: number; cached: number } {
+    return this.cu.memory();
+  }
+
+  /** Give the allocator's cached blocks back to the driver. */
+  emptyCache(): number {
+    return this.cu.trim();
+  }
+
+  // ---- memory ----
+
+  private alloc(dtype: DType, size: number): CudaStorage {
+    const bytes = size * DTYPE_BYTES[dtype];
+    let handle: object;
+    try {
+      handle = this.cu.alloc(bytes, this.allocOut);
+    } catch (e) {
+      if (!isOutOfMemory(e)) throw e;
+      // Dead tensors may still hold device memory: a full GC runs their finalizers (synchronously,
+      // see src/memory.rs), which hands their blocks back; then try once more.
+      (globalThis as { Bun?: { gc(sync: boolean): void } }).Bun?.gc(true);
+      try {
+        handle = this.cu.alloc(bytes, this.allocOut);
+      } catch (e2) {
+        if (isOutOfMemory(e2)) throw new XtError(errorMessage(e2));
+        throw e2;
+      }
+    }
+    return new CudaStorage(dtype, size, this.allocOut[0]!, handle);
+  }
+
+  fromHost(data: ArrayLike<number>, dtype: DType): Storage {
+    const host = toHostArray(data, dtype);
+    const s = this.alloc(dtype, host.length);
+    if (host.length > 0) this.cu.htod(s.ptr, host);
+    return s;
+  }
+
+  toHost(s: Storage): HostArray {
+    const st = storageOf(s);
+    const out = hostArrayFor(st.dtype, st.size);
+    if (st.size > 0) this.cu.dtoh(st.ptr, out);
+    return out;
+  }
+
+  full(size: number, value: number, dtype: DType): Storage {
+    const s = this.alloc(dtype, size);
+    this.cu.full(this.pack.start().num(s.ptr).num(size).num(DTYPE_CODES[dtype]).num(value).done());
+    return s;
+  }
+
+  contiguous(v: View, dtype: DType = v.storage.dtype): Storage {
+    const out = this.alloc(dtype, numel(v.shape));
+    this.cu.elementwise(this.pack.start().num(EW_COPY).num(0).out(out, v.shape).view(v).done());
+    return out;
+  }
+
+  copyInto(dst: View, src: View): void {
+    if (!sameShape(dst.shape, src.shape)) {
+      throw new Error(`copyInto: shapes [${dst.shape}] and [${src.shape}] differ`);
+    }
+    this.cu.elementwise(this.pack.start().num(EW_COPY).num(0).view(dst).view(src).done());
+  }
+
+  // ---- elementwise ----
+
+  unary(op: UnaryOp, x: View): Storage {
+    const code = UNARY_OPS.indexOf(op);
+    if (code < 0) throw new Error(`unknown unary op ${op}`);
+    const out = this.alloc(x.storage.dtype, numel(x.shape));
+    this.cu.elementwise(this.pack.start().num(EW_UNARY).num(code).out(out, x.shape).view(x).done());
+    return out;
+  }
+
+  binary(op: BinaryOp, a: View, b: View, outDtype: DType): Storage {
+    const code = BINARY_OPS.indexOf(op);
+    if (code < 0) throw new Error(`unknown binary op ${op}`);
+    const out = this.alloc(outDtype, numel(a.shape));
+    this.cu.elementwise(this.pack.start().num(EW_BINARY).num(code).out(out, a.shape).view(a).view(b).done());
+    return out;
+  }
+
+  where(cond: View, a: View, b: View, outDtype: DType): Storage {
+    const out = this.alloc(outDtype, numel(cond.shape));
+    this.cu.elementwise(this.pack.start().num(EW_WHERE).num(0).out(out, cond.shape).view(cond).view(a).view(b).done());
+    return out;
+  }
+
+  // ---- reductions ----
+
+  reduce(op: ReduceOp, x: View, inner: number): Storage {
+    const code = REDUCE_OPS.indexOf(op);
+    if (code < 0) throw new Error(`unknown reduce op ${op}`);
+    const xd = x.storage.dtype;
+    const outDtype: DType = op === "argmax" || op === "argmin" ? "int32" : op === "sum" && xd === "bool" ? "int32" : xd;
+    const outer = outerCount(x.shape, inner);
+    if (inner === 0) {
+      if (op === "sum") return this.full(outer, 0, outDtype);
+      if (outer > 0) throw new XtError(`${op} of an empty tensor is undefined`);
+    }
+    const out = this.alloc(outDtype, outer);
+    if (outer > 0) {
+      this.cu.reduce(this.pack.start().num(code).num(out.ptr).num(DTYPE_CODES[outDtype]).num(inner).view(x).done());
+    }
+    return out;
+  }
+
+  // ---- linear algebra ----
+
+  matmul(a: View, b: View): Storage {
+    if (a.shape.length !== 3 || b.shape.length !== 3 || a.shape[0] !== b.shape[0] || a.shape[2] !== b.shape[1]) {
+      throw new Error(`matmul: shapes [${a.shape}] and [${b.shape}] are not [B, M, K] and [B, K, N]`);
+    }
+    const dtype = promote(a.storage.dtype, b.storage.dtype);
+    if (!isFloating(dtype)) throw new XtError(`matmul of ${dtype} tensors is not supported on CUDA`);
+    const av = this.asDtype(a, dtype), bv = this.asDtype(b, dtype);
+    const [B, M] = a.shape as [number, number, number];
+    const N = b.shape[2]!;
+    const out = this.alloc(dtype, B * M * N);
+    this.cu.matmul(this.pack.start().num(out.ptr).view(av).view(bv).done());
+    return out;
+  }
+
+  private asDtype(v: View, dtype: DType): View {
+    if (v.storage.dtype === dtype) return v;
+    return { storage: this.contiguous(v, dtype), shape: v.shape, strides: contiguousStrides(v.shape), offset: 0 };
+  }
+
+  // ---- softmax family ----
+
+  softmax(x: View, log: boolean): Storage {
+    this.checkRows(x, "softmax");
+    const out = this.alloc(x.storage.dtype, numel(x.shape));
+    this.cu.softmax(this.pack.start().num(log ? 1 : 0).num(0).num(out.ptr).view(x).done());
+    return out;
+  }
+
+  softmaxBackward(y: View, gy: View, log: boolean): Storage {
+    this.checkRows(y, "softmaxBackward");
+    const gyv = this.asDtype(gy, y.storage.dtype);
+    const out = this.alloc(y.storage.dtype, numel(y.shape));
+    this.cu.softmax(this.pack.start().num(log ? 1 : 0).num(1).num(out.ptr).view(y).view(gyv).done());
+    return out;
+  }
+
+  private checkRows(x: View, what: string): void {
+    if (x.shape.length !== 2) throw new Error(`${what}: expected a [R, C] view, got [${x.shape}]`);
+    if (!isFloating(x.storage.dtype)) throw new XtError(`${what} of a ${x.storage.dtype} tensor is not supported`);
+  }
+
+  // ---- indexing ----
+
+  gatherRows(x: View, index: View): Storage {
+    if (x.shape.length !== 2 || index.shape.length !== 1) {
+      throw new Error(`gatherRows: expected [R, C] and [n] views, got [${x.shape}] and [${index.shape}]`);
+    }
+    const [R, C] = x.shape as [number, number];
+    const n = index.shape[0]!;
+    const out = this.alloc(x.storage.dtype, n * C);
+    const ok = this.cu.gatherRows(this.pack.start().num(out.ptr).view(x).view(index).done());
+    if (!ok) throw new XtError(`gatherRows: an index is out of range for ${R} rows`);
+    return out;
+  }
+
+  scatterAddRows(src: View, index: View, rows: number): Storage {
+    if (src.shape.length !== 2 || index.shape.length !== 1 || index.shape[0] !== src.shape[0]) {
+      throw new Error(`scatterAddRows: expected [n, C] and [n] views, got [${src.shape}] and [${index.shape}]`);
+    }
+    const dtype = src.storage.dtype;
+    if (!isFloating(dtype)) throw new XtError(`scatterAddRows of ${dtype} rows is not supported on CUDA`);
+    const out = this.alloc(dtype, rows * src.shape[1]!);
+    const ok = this.cu.scatterAddRows(this.pack.start().num(out.ptr).num(rows).view(src).view(index).done());
+    if (!ok) throw new XtError(`scatterAddRows: an index is out of range for ${rows} rows`);
+    return out;
+  }
+
+  // ---- optimizer ----
+
+  adamStepInPlace(param: Storage, grad: View, m: Storage, v: Storage, p: AdamParams): void {
+    const ps = storageOf(param), ms = storageOf(m), vs = storageOf(v);
+    if (numel(grad.shape) !== ps.size || ms.size !== ps.size || vs.size !== ps.size) {
+      throw new Error("adamStepInPlace: param, grad, m and v differ in size");
+    }
+    if (ms.dtype !== ps.dtype || vs.dtype !== ps.dtype) throw new Error("adamStepInPlace: param, m and v differ in dtype");
+    // The kernel reads the gradient as a flat run of elements.
+    const g = isContiguous(grad) ? grad : { storage: this.contiguous(grad), shape: grad.shape, strides: [], offset: 0 };
+    const gs = storageOf(g.storage);
+    this.cu.adam(
+      this.pack.start()
+        .num(ps.ptr).num(ms.ptr).num(vs.ptr).num(ps.size).num(DTYPE_CODES[ps.dtype])
+        .num(gs.ptr).num(g.offset).num(DTYPE_CODES[gs.dtype])
+        .num(p.lr).num(p.beta1).num(p.beta2).num(p.eps).num(p.weightDecay).num(p.step)
+        .done(),
+    );
+  }
+}
