@@ -4,7 +4,14 @@ import type { EventSink, TrainEvent } from "../../core/train/events.ts";
 
 const fmtLoss = (x: number | undefined): string => (x === undefined ? "-" : x.toFixed(4));
 const fmtAcc = (x: number | undefined): string => (x === undefined ? "-" : x.toFixed(4));
-const fmtTime = (ms: number): string => (ms < 60_000 ? `${(ms / 1000).toFixed(1)}s` : `${Math.floor(ms / 60_000)}m${Math.round((ms % 60_000) / 1000)}s`);
+/** 4.2s under a minute; then 1m5s, 2h3m4s (whole seconds, rounded once: never "1m60s"). */
+export function fmtTime(ms: number): string {
+  if (ms < 59_950) return `${(ms / 1000).toFixed(1)}s`;
+  const s = Math.round(ms / 1000);
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  return h > 0 ? `${h}h${m}m${s % 60}s` : `${m}m${s % 60}s`;
+}
 
 /** The line (or null) the plain renderer prints for one event. */
 export function plainLine(e: TrainEvent, printEvery: number, c: ChalkInstance): string | null {
