@@ -68,6 +68,17 @@ export interface FixtureTensor {
   values: (number | string)[];
 }
 
+/** One case of fixtures/ops/ops.json. */
+export interface OpCase {
+  id: string;
+  op: string;
+  inputs: FixtureTensor[];
+  args: Record<string, unknown>;
+  output?: FixtureTensor;
+  outputs?: FixtureTensor[];
+  note?: string;
+}
+
 export function fixtureTensor(f: FixtureTensor, floatDtype: "float32" | "float64" = "float32"): Tensor {
   const dtype = f.dtype === "bool" ? "bool" : f.dtype.startsWith("int") ? "int32" : floatDtype;
   return xt.fromArray(f.values.map(num), f.shape, dtype);

@@ -4,16 +4,8 @@ import ops from "../fixtures/ops/ops.json";
 import { XtError } from "../core/errors.ts";
 import { full, zeros } from "../core/index.ts";
 import type { Tensor } from "../core/tensor.ts";
-import { decode, fixtureTensor, OPS, type FixtureTensor } from "./op_table.ts";
+import { decode, fixtureTensor, OPS, type FixtureTensor, type OpCase as Case } from "./op_table.ts";
 
-interface Case {
-  id: string;
-  op: string;
-  inputs: FixtureTensor[];
-  args: Record<string, unknown>;
-  output?: FixtureTensor;
-  outputs?: FixtureTensor[];
-}
 
 function expectClose(got: Tensor, want: FixtureTensor, id: string): void {
   expect(got.shape, `${id} shape`).toEqual(want.shape);

@@ -2,24 +2,15 @@
 import { noGrad } from "../autograd.ts";
 import { hostArrayFor } from "../dtype.ts";
 import { defaultGenerator, type TorchGenerator } from "../random/index.ts";
+import { contiguousStrides } from "../shape.ts";
 import type { Tensor } from "../tensor.ts";
 
 /** Overwrite t's elements (row-major) with host values. */
 export function assignHost(t: Tensor, values: ArrayLike<number>): void {
   noGrad(() => {
     const src = t.backend.fromHost(values, t.dtype);
-    t.backend.copyInto(t, { storage: src, shape: t.shape, strides: contiguousStridesOf(t.shape), offset: 0 });
+    t.backend.copyInto(t, { storage: src, shape: t.shape, strides: contiguousStrides(t.shape), offset: 0 });
   });
-}
-
-function contiguousStridesOf(shape: readonly number[]): number[] {
-  const s = new Array<number>(shape.length);
-  let acc = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    s[i] = acc;
-    acc *= shape[i]!;
-  }
-  return s;
 }
 
 function floatHost(t: Tensor): Float32Array | Float64Array {
