@@ -1,0 +1,201 @@
+/**
+ * `xt overfit captioning` (the notebook's overfit cell, its settings as defaults) and
+ * `xt train captioning` (longer runs on the whole train split, with a validation loss each
+ * epoch and best/last checkpoints).
+ */
+import type { Command } from "commander";
+import { currentBackend } from "../../core/device.ts";
+import { XtError } from "../../core/errors.ts";
+import { writeFileAtomic } from "../../core/io/atomic_write.ts";
+import { evaluateCaptioningLoss } from "../../core/train/captioning_solver.ts";
+import { stopRequested } from "../../core/train/stop.ts";
+import {
+  resumeCaptioningRun, saveCaptioningCheckpoint, startCaptioningRun, type CaptioningRun,
+} from "../../core/train/captioning_run.ts";
+import { parseIntFlag, parseNumberFlag } from "../flags.ts";
+import { lossCurveSvg } from "../render/plot.ts";
+import { INTERRUPT_EXIT_CODE } from "../render/interrupt.ts";
+import { createProgress } from "../render/progress.ts";
+
+export interface CaptioningCommandOpts {
+  maxTrain?: string;
+  wordvecDim?: string;
+  numHeads?: string;
+  numLayers?: string;
+  maxLength?: string;
+  epochs?: string;
+  batchSize?: string;
+  lr?: string;
+  seed?: string;
+  dataDir?: string;
+  pca?: boolean;
+  plot?: string;
+  save?: string;
+  resume?: string;
+  valCaptions?: string;
+  json?: boolean;
+  plain?: boolean;
+  printEvery?: string;
+  color?: boolean;
+}
+
+type Mode = "overfit" | "train";
+
+/** The notebook's overfit cell. */
+export const OVERFIT_DEFAULTS = {
+  maxTrain: 50 as number | null, wordvecDim: 256, numHeads: 2, numLayers: 2, maxLength: 30,
+  epochs: 100, batchSize: 25, lr: 1e-3, seed: 231, pca: true, printEvery: 10,
+};
+/** Longer runs: the whole train split, the notebook's model. */
+export const TRAIN_DEFAULTS = {
+  maxTrain: null as number | null, wordvecDim: 256, numHeads: 2, numLayers: 2, maxLength: 30,
+  epochs: 10, batchSize: 25, lr: 1e-3, seed: 231, pca: true, printEvery: 10, valCaptions: 1000,
+};
+
+/** model.safetensors → model.best.safetensors (anything else: FILE.best). */
+export function bestCheckpointPath(path: string): string {
+  return path.endsWith(".safetensors") ? `${path.slice(0, -".safetensors".length)}.best.safetensors` : `${path}.best`;
+}
+
+function parseMaxTrain(raw: string): number | null {
+  if (raw === "all") return null;
+  return parseIntFlag("--max-train", raw, 1);
+}
+
+export async function runCaptioningCommand(mode: Mode, o: CaptioningCommandOpts): Promise<number> {
+  const d = mode === "overfit" ? OVERFIT_DEFAULTS : TRAIN_DEFAULTS;
+  const command = `${mode} captioning`;
+  // Flags the user gave (undefined: not given), parsed strictly.
+  const given = {
+    maxTrain: o.maxTrain === undefined ? undefined : parseMaxTrain(o.maxTrain),
+    wordvecDim: o.wordvecDim === undefined ? undefined : parseIntFlag("--wordvec-dim", o.wordvecDim, 2),
+    numHeads: o.numHeads === undefined ? undefined : parseIntFlag("--num-heads", o.numHeads, 1),
+    numLayers: o.numLayers === undefined ? undefined : parseIntFlag("--num-layers", o.numLayers, 1),
+    maxLength: o.maxLength === undefined ? undefined : parseIntFlag("--max-length", o.maxLength, 1),
+    batchSize: o.batchSize === undefined ? undefined : parseIntFlag("--batch-size", o.batchSize, 1),
+    lr: o.lr === undefined ? undefined : parseNumberFlag("--lr", o.lr, 0),
+    seed: o.seed === undefined ? undefined : parseIntFlag("--seed", o.seed, 0, 0xffffffff),
+    pcaFeatures: o.pca,
+  };
+  const epochs = o.epochs === undefined ? undefined : parseIntFlag("--epochs", o.epochs, 0);
+  const printEvery = o.printEvery === undefined ? d.printEvery : parseIntFlag("--print-every", o.printEvery, 1);
+  const valCaptions = mode === "train"
+    ? (o.valCaptions === undefined ? TRAIN_DEFAULTS.valCaptions : parseIntFlag("--val-captions", o.valCaptions, 1))
+    : undefined;
+  if (o.save !== undefined && o.save === "") throw new XtError("--save: expected a file name", 2);
+
+  let r: CaptioningRun;
+  if (o.resume !== undefined) {
+    r = await resumeCaptioningRun(o.resume, command, { dataDir: o.dataDir, epochs, given });
+  } else {
+    r = await startCaptioningRun({
+      command,
+      dataDir: o.dataDir,
+      seed: given.seed ?? d.seed,
+      maxTrain: given.maxTrain !== undefined ? given.maxTrain : d.maxTrain,
+      pcaFeatures: given.pcaFeatures ?? d.pca,
+      wordvecDim: given.wordvecDim ?? d.wordvecDim,
+      numHeads: given.numHeads ?? d.numHeads,
+      numLayers: given.numLayers ?? d.numLayers,
+      maxLength: given.maxLength ?? d.maxLength,
+      epochs: epochs ?? d.epochs,
+      batchSize: given.batchSize ?? d.batchSize,
+      lr: given.lr ?? d.lr,
+      valCaptions,
+    });
+  }
+  const { solver, data, model } = r;
+  const vCaptions = valCaptions ?? r.run.valCaptions;
+
+  // createProgress installs the two-stage Ctrl-C handler (first: stop after this iteration,
+  // checkpoint written, `end` with interrupted; second: quit now); trainAsync yields to it.
+  const progress = createProgress({ json: o.json, plain: o.plain, printEvery, color: o.color });
+  let best = Math.min(Infinity, ...solver.valHistory.map((v) => v.loss));
+  const dataset = `${data.source}${r.run.maxTrain !== null ? ` (${r.run.maxTrain} train captions)` : ""}${data.pcaFeatures ? "" : " fc7"}`;
+  let result;
+  try {
+    await progress.ready;
+    result = await solver.trainAsync({
+      sink: progress.sink,
+      command,
+      dataset,
+      device: currentBackend().name,
+      shouldStop: stopRequested,
+      valLoss: mode === "train"
+        ? () => evaluateCaptioningLoss(model, data.val, data.captionLength, data.featureDim, vCaptions, Math.max(solver.batchSize, 50))
+        : undefined,
+      onEpochEnd: mode === "train" && o.save
+        ? (_epoch, _train, val) => {
+          saveCaptioningCheckpoint(o.save!, r);
+          if (val !== undefined && val < best) {
+            best = val;
+            saveCaptioningCheckpoint(bestCheckpointPath(o.save!), r);
+          }
+        }
+        : undefined,
+      onFinish: () => {
+        if (!o.save) return undefined;
+        saveCaptioningCheckpoint(o.save, r);
+        return o.save;
+      },
+    });
+  } finally {
+    progress.close();
+  }
+  if (o.plot) {
+    writeFileAtomic(o.plot, lossCurveSvg(solver.lossHistory, {
+      title: `${command}: training loss history`,
+      val: solver.valHistory.map((v) => [v.epoch * solver.iterationsPerEpoch, v.loss] as [number, number]),
+    }));
+  }
+  if (!o.json) {
+    if (result.finalLoss !== undefined) process.stdout.write(`Final loss: ${result.finalLoss}\n`);
+    if (o.plot) process.stdout.write(`Loss curve: ${o.plot}\n`);
+  }
+  return result.interrupted ? INTERRUPT_EXIT_CODE : 0;
+}
+
+/** The `overfit` / `train` parent command, shared with other models' subcommands. */
+export function parentCommand(program: Command, name: string, description: string): Command {
+  return program.commands.find((c) => c.name() === name) ?? program.command(name).description(description);
+}
+
+function addCaptioningFlags(c: Command, mode: Mode): Command {
+  const d = mode === "overfit" ? OVERFIT_DEFAULTS : TRAIN_DEFAULTS;
+  c.option("--max-train <n>", `train on n captions drawn like load_coco_data(max_train=n) (${mode === "train" ? "'all' or unset: the whole split" : `default ${d.maxTrain}`})`)
+    .option("--wordvec-dim <n>", `word vector (model) width (default ${d.wordvecDim})`)
+    .option("--num-heads <n>", `attention heads (default ${d.numHeads})`)
+    .option("--num-layers <n>", `decoder layers (default ${d.numLayers})`)
+    .option("--max-length <n>", `model max_length (default ${d.maxLength})`)
+    .option("--epochs <n>", `epochs (default ${d.epochs}); with --resume, the total to reach`)
+    .option("--batch-size <n>", `minibatch size (default ${d.batchSize})`)
+    .option("--lr <x>", `Adam learning rate (default ${d.lr})`)
+    .option("--seed <n>", `torch.manual_seed and np.random.seed (default ${d.seed})`)
+    .option("--data-dir <dir>", "COCO captioning folder (default: $XT_DATA_DIR, else the embedded coco-mini)")
+    .option("--pca", "use the 512-d PCA features (default)")
+    .option("--no-pca", "use the 4096-d fc7 features")
+    .option("--plot <file>", "write the loss curve as an SVG")
+    .option("--save <file>", mode === "train" ? "write the last checkpoint (each epoch) and the best one (FILE.best...)" : "write a checkpoint at the end")
+    .option("--resume <file>", "continue the run saved in this checkpoint")
+    .option("--json", "print JSON lines (start, step, epoch, end events)")
+    .option("--plain", "plain progress lines")
+    .option("--print-every <n>", `print every n steps (default ${d.printEvery})`)
+    .option("--no-color", "no colour");
+  if (mode === "train") c.option("--val-captions <n>", `validation loss on the first n val captions (default ${TRAIN_DEFAULTS.valCaptions})`);
+  return c;
+}
+
+export function registerCaptioning(program: Command, exit: (code: number) => void): void {
+  const overfit = parentCommand(program, "overfit", "overfit a model on a small training set (the notebook's overfit cells)");
+  addCaptioningFlags(
+    overfit.command("captioning").description(
+      "overfit the captioning transformer on 50 training captions with the notebook's settings; prints progress and the final loss",
+    ),
+    "overfit",
+  ).action(async (opts: CaptioningCommandOpts) => exit(await runCaptioningCommand("overfit", opts)));
+  const train = parentCommand(program, "train", "train a model");
+  addCaptioningFlags(
+    train.command("captioning").description("train the captioning transformer, with a validation loss each epoch"),
+    "train",
+  ).action(async (opts: CaptioningCommandOpts) => exit(await runCaptioningCommand("train", opts)));
+}

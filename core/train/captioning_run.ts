@@ -1,0 +1,220 @@
+/**
+ * Setting up a captioning run the way the notebook's overfit cell does (seeds, data, model,
+ * solver), resuming one from a checkpoint, and loading a trained captioning model.
+ *
+ * Fresh run, in the notebook's order:
+ *   torch.manual_seed(seed); np.random.seed(seed)
+ *   data = load_coco_data(max_train=...)            (np draws: the subsample)
+ *   model = CaptioningTransformer(...)              (torch draws: the init)
+ *   solver = CaptioningSolverTransformer(...)       (np: minibatches, torch: dropout)
+ * Resume: the same construction (so the data and model are built identically), then the
+ * checkpoint's weights, Adam state, both RNG states, iteration and loss history replace the
+ * fresh ones.
+ */
+import { existsSync } from "node:fs";
+import { DataError, XtError } from "../errors.ts";
+import {
+  EMBEDDED_COCO_LOCATION, embeddedCocoSource, loadCocoData, resolveCocoSource, type CocoData, type CocoSource,
+} from "../data/coco.ts";
+import { loadCheckpoint, saveCheckpoint, type CheckpointMeta } from "../io/checkpoint.ts";
+import { CaptioningTransformer } from "../models/captioning_transformer.ts";
+import { manualSeed, NumpyRandomState } from "../random/index.ts";
+import type { Tensor } from "../tensor.ts";
+import {
+  CaptioningSolver, captioningCheckpointMeta, resumeStateFromMeta,
+  type CaptioningModelConfig, type CaptioningRunConfig,
+} from "./captioning_solver.ts";
+
+export interface CaptioningRunOptions {
+  command: string;
+  /** --data-dir; undefined: $XT_DATA_DIR, else the embedded coco-mini. */
+  dataDir?: string;
+  seed: number;
+  /** null: the whole train split. */
+  maxTrain: number | null;
+  pcaFeatures: boolean;
+  wordvecDim: number;
+  numHeads: number;
+  numLayers: number;
+  maxLength: number;
+  epochs: number;
+  batchSize: number;
+  lr: number;
+  valCaptions?: number;
+}
+
+export interface CaptioningRun {
+  solver: CaptioningSolver;
+  data: CocoData;
+  run: CaptioningRunConfig;
+  model: CaptioningTransformer;
+}
+
+function checkModelShape(o: { wordvecDim: number; numHeads: number; numLayers: number; maxLength: number }): void {
+  const pos = (name: string, v: number): void => {
+    if (!Number.isInteger(v) || v <= 0) throw new XtError(`${name} must be a positive integer, got ${v}`, 2);
+  };
+  pos("--wordvec-dim", o.wordvecDim);
+  pos("--num-heads", o.numHeads);
+  pos("--num-layers", o.numLayers);
+  pos("--max-length", o.maxLength);
+  if (o.wordvecDim % o.numHeads !== 0) throw new XtError(`--wordvec-dim ${o.wordvecDim} is not divisible by --num-heads ${o.numHeads}`, 2);
+  if (o.wordvecDim % 2 !== 0) throw new XtError(`--wordvec-dim must be even (positional encoding), got ${o.wordvecDim}`, 2);
+}
+
+/** A fresh run with the notebook's construction order. */
+export async function startCaptioningRun(o: CaptioningRunOptions): Promise<CaptioningRun> {
+  checkModelShape(o);
+  if (!Number.isInteger(o.batchSize) || o.batchSize <= 0) throw new XtError(`--batch-size must be a positive integer, got ${o.batchSize}`, 2);
+  if (o.maxTrain !== null && (!Number.isInteger(o.maxTrain) || o.maxTrain <= 0)) {
+    throw new XtError(`--max-train must be a positive integer, got ${o.maxTrain}`, 2);
+  }
+  const source = resolveCocoSource(o.dataDir);
+  manualSeed(o.seed);
+  const np = new NumpyRandomState(o.seed);
+  const data = await loadCocoData(source, { maxTrain: o.maxTrain ?? undefined, pcaFeatures: o.pcaFeatures }, np);
+  if (data.captionLength - 1 > o.maxLength) {
+    throw new XtError(`--max-length ${o.maxLength} is shorter than the captions' ${data.captionLength - 1} input tokens`, 2);
+  }
+  const model = new CaptioningTransformer(data.wordToIdx, data.featureDim, o.wordvecDim, o.numHeads, o.numLayers, o.maxLength);
+  const solver = new CaptioningSolver(model, data, { batchSize: o.batchSize, numEpochs: o.epochs, learningRate: o.lr, np });
+  const run: CaptioningRunConfig = {
+    command: o.command,
+    seed: o.seed,
+    maxTrain: o.maxTrain,
+    batchSize: o.batchSize,
+    epochs: o.epochs,
+    lr: o.lr,
+    pcaFeatures: o.pcaFeatures,
+    dataSource: data.source,
+    trainSubsample: data.trainSubsample,
+    ...(o.valCaptions !== undefined ? { valCaptions: o.valCaptions } : {}),
+  };
+  return { solver, data, run, model };
+}
+
+export function saveCaptioningCheckpoint(path: string, r: { solver: CaptioningSolver; run: CaptioningRunConfig }): void {
+  saveCheckpoint(path, r.solver.model, captioningCheckpointMeta(r.solver, r.run));
+}
+
+export interface LoadedCaptioningCheckpoint {
+  meta: CheckpointMeta;
+  config: CaptioningModelConfig;
+  run: CaptioningRunConfig | null;
+  weights: Map<string, Tensor>;
+  vocab: { idx_to_word: string[]; word_to_idx: Record<string, number> };
+}
+
+/** Reads a checkpoint and checks that it is a captioning one with what a model needs. */
+export function readCaptioningCheckpoint(path: string): LoadedCaptioningCheckpoint {
+  const { weights, meta } = loadCheckpoint(path);
+  if (meta.kind !== "captioning") {
+    throw new DataError(path, `is a ${JSON.stringify(meta.kind)} checkpoint, not a captioning one`);
+  }
+  const c = meta.config as Partial<CaptioningModelConfig>;
+  for (const k of ["inputDim", "wordvecDim", "numHeads", "numLayers", "maxLength"] as const) {
+    if (!Number.isInteger(c[k]) || c[k]! <= 0) throw new DataError(path, `the checkpoint's config has no valid '${k}'`);
+  }
+  const vocab = meta.vocab;
+  if (!vocab || !Array.isArray(vocab.idx_to_word) || typeof vocab.word_to_idx !== "object" || !("<NULL>" in vocab.word_to_idx)) {
+    throw new DataError(path, "the checkpoint has no vocabulary (idx_to_word / word_to_idx)");
+  }
+  const run = ((meta.extra as { run?: CaptioningRunConfig } | undefined)?.run) ?? null;
+  return { meta, config: c as CaptioningModelConfig, run, weights, vocab };
+}
+
+/** Builds the model a checkpoint describes and loads its weights. */
+export function modelFromCheckpoint(ck: LoadedCaptioningCheckpoint, path: string): CaptioningTransformer {
+  const c = ck.config;
+  const model = new CaptioningTransformer(ck.vocab.word_to_idx, c.inputDim, c.wordvecDim, c.numHeads, c.numLayers, c.maxLength);
+  try {
+    model.loadStateDict(ck.weights);
+  } catch (e) {
+    if (e instanceof XtError) throw new DataError(path, `weights do not fit the model in its sidecar (${e.message})`);
+    throw e;
+  }
+  return model;
+}
+
+/**
+ * The data a checkpoint's model goes with: --data-dir when given, else the folder (or the
+ * embedded data) the checkpoint was trained on, else the usual default.
+ */
+export function checkpointDataSource(run: CaptioningRunConfig | null, dataDir?: string): CocoSource {
+  if (dataDir !== undefined) return resolveCocoSource(dataDir);
+  if (run?.dataSource === EMBEDDED_COCO_LOCATION) return embeddedCocoSource();
+  if (run?.dataSource && existsSync(run.dataSource)) return resolveCocoSource(run.dataSource);
+  return resolveCocoSource();
+}
+
+function sameVocab(a: string[], b: string[]): boolean {
+  return a.length === b.length && a.every((w, i) => w === b[i]);
+}
+
+/** Checks that loaded data fits a checkpoint's model (vocabulary and feature width). */
+export function checkDataMatchesCheckpoint(data: CocoData, ck: LoadedCaptioningCheckpoint, path: string): void {
+  if (!sameVocab(data.idxToWord, ck.vocab.idx_to_word)) {
+    throw new DataError(path, `the checkpoint's vocabulary (${ck.vocab.idx_to_word.length} words) differs from the data's in ${data.source} (${data.idxToWord.length} words); pass the --data-dir it was trained on`);
+  }
+  if (data.featureDim !== ck.config.inputDim) {
+    throw new DataError(path, `the model takes ${ck.config.inputDim}-wide features but ${data.source} has ${data.featureDim}-wide ones (${data.pcaFeatures ? "PCA" : "fc7"}); check --pca/--no-pca`);
+  }
+}
+
+export interface ResumeOverrides {
+  dataDir?: string;
+  /** Total epochs (may extend the run). */
+  epochs?: number;
+  /** Flags the user gave explicitly: they must agree with the checkpoint. */
+  given?: Partial<Pick<CaptioningRunOptions, "seed" | "maxTrain" | "pcaFeatures" | "wordvecDim" | "numHeads" | "numLayers" | "maxLength" | "batchSize" | "lr">>;
+}
+
+const RESUME_FLAGS: Record<string, string> = {
+  seed: "--seed", maxTrain: "--max-train", pcaFeatures: "--pca/--no-pca", batchSize: "--batch-size", lr: "--lr",
+  wordvecDim: "--wordvec-dim", numHeads: "--num-heads", numLayers: "--num-layers", maxLength: "--max-length",
+};
+
+/** Continues a run from a checkpoint written by saveCaptioningCheckpoint. */
+export async function resumeCaptioningRun(path: string, command: string, o: ResumeOverrides = {}): Promise<CaptioningRun> {
+  const ck = readCaptioningCheckpoint(path);
+  const state = resumeStateFromMeta(ck.meta, path);
+  const saved = ck.run;
+  if (!saved) throw new DataError(path, "this checkpoint does not record how its run was set up (extra.run); it cannot be resumed");
+  const have: Record<string, unknown> = {
+    seed: saved.seed, maxTrain: saved.maxTrain, pcaFeatures: saved.pcaFeatures, batchSize: saved.batchSize, lr: saved.lr,
+    wordvecDim: ck.config.wordvecDim, numHeads: ck.config.numHeads, numLayers: ck.config.numLayers, maxLength: ck.config.maxLength,
+  };
+  for (const [k, v] of Object.entries(o.given ?? {})) {
+    if (v !== undefined && have[k] !== v) {
+      const flag = RESUME_FLAGS[k] ?? k;
+      throw new XtError(`--resume: ${flag} is ${JSON.stringify(have[k])} in ${path}; it cannot change (to ${JSON.stringify(v)}) when resuming`, 2);
+    }
+  }
+  const epochs = o.epochs ?? saved.epochs;
+  const source = checkpointDataSource(saved, o.dataDir);
+  manualSeed(saved.seed);
+  const np = new NumpyRandomState(saved.seed);
+  const data = await loadCocoData(source, { maxTrain: saved.maxTrain ?? undefined, pcaFeatures: saved.pcaFeatures }, np);
+  checkDataMatchesCheckpoint(data, ck, path);
+  const sub = data.trainSubsample;
+  if (saved.trainSubsample !== null && (sub === null || sub.length !== saved.trainSubsample.length || sub.some((v, i) => v !== saved.trainSubsample![i]))) {
+    throw new DataError(path, `the training captions drawn from ${data.source} differ from the ones this run was trained on`);
+  }
+  const model = new CaptioningTransformer(data.wordToIdx, data.featureDim, ck.config.wordvecDim, ck.config.numHeads, ck.config.numLayers, ck.config.maxLength);
+  try {
+    model.loadStateDict(ck.weights);
+  } catch (e) {
+    if (e instanceof XtError) throw new DataError(path, `weights do not fit the model in its sidecar (${e.message})`);
+    throw e;
+  }
+  const solver = new CaptioningSolver(model, data, { batchSize: saved.batchSize, numEpochs: epochs, learningRate: saved.lr, np });
+  const savedIpe = (ck.meta.extra as { iterationsPerEpoch?: number } | undefined)?.iterationsPerEpoch;
+  if (savedIpe !== undefined && savedIpe !== solver.iterationsPerEpoch) {
+    throw new DataError(path, `the run had ${savedIpe} iterations per epoch, the data now gives ${solver.iterationsPerEpoch}`);
+  }
+  solver.restore(state);
+  if (solver.iteration > solver.numIterations) {
+    throw new XtError(`--resume: the checkpoint is at iteration ${solver.iteration}, past the ${solver.numIterations} iterations of ${epochs} epochs`, 2);
+  }
+  return { solver, data, model, run: { ...saved, command, epochs } };
+}
