@@ -43,6 +43,12 @@ export interface AdamParams {
   step: number;
 }
 
+/** What a fused layer norm forward keeps for its backward (opaque: only its backend reads it). */
+export interface LayerNormSaved {
+  readonly mean: Storage;
+  readonly rstd: Storage;
+}
+
 export interface Backend {
   readonly name: string;
 
@@ -89,4 +95,27 @@ export interface Backend {
   // ---- optimizer ----
   /** PyTorch Adam (L2 weight decay added to the gradient), updating param, m and v in place. */
   adamStepInPlace(param: Storage, grad: View, m: Storage, v: Storage, p: AdamParams): void;
+
+  // ---- optional fused kernels ----
+  // Core uses these when a backend has them and they return non-null, and otherwise composes the
+  // op from the required kernels above (same results up to rounding). A backend may return null
+  // for inputs it does not handle (e.g. a dtype), and core then composes.
+
+  /** y = x·weightᵀ + bias with x [R, K], weight [N, K], bias [N] or null → y [R, N] contiguous. */
+  linear?(x: View, weight: View, bias: View | null): Storage | null;
+
+  /**
+   * Layer norm over the last dim of x: y = (x − mean)/√(var + eps)·weight + bias (biased var;
+   * weight, bias [C] or null). y is contiguous in x's shape; `saved` goes to layerNormBackward.
+   */
+  layerNorm?(x: View, weight: View | null, bias: View | null, eps: number): { y: Storage; saved: LayerNormSaved } | null;
+  /** Gradients of layerNorm w.r.t. x (contiguous, x's shape), weight and bias ([C] each). */
+  layerNormBackward?(gy: View, x: View, weight: View | null, saved: LayerNormSaved): { gx: Storage; gw: Storage; gb: Storage };
+  /**
+   * Cross-entropy of logits [N, C] against int32 class targets [N] (already range-checked):
+   * loss [N] = logsumexp(logits[r]) − logits[r, target[r]]; `saved` goes to crossEntropyBackward.
+   */
+  crossEntropy?(logits: View, target: View): { loss: Storage; saved: Storage } | null;
+  /** d(loss)/d(logits) [N, C] contiguous, given gLoss [N] = d(out)/d(loss). */
+  crossEntropyBackward?(logits: View, target: View, saved: Storage, gLoss: View): Storage;
 }

@@ -1,6 +1,7 @@
 /** nn.LayerNorm over the last dim (biased variance, eps inside the square root). */
 import { ones, zeros } from "../ops/creation.ts";
 import { add, mul, rsqrt, sub } from "../ops/elementwise.ts";
+import { fusedLayerNorm } from "../ops/fused.ts";
 import { mean } from "../ops/reduce.ts";
 import { variance } from "../ops/reduce.ts";
 import type { Tensor } from "../tensor.ts";
@@ -17,6 +18,9 @@ export class LayerNorm extends Module {
   }
 
   forward(x: Tensor): Tensor {
+    // One kernel each way when the backend has it; the composed form below otherwise.
+    const fused = fusedLayerNorm(x, this.weight, this.bias, this.eps);
+    if (fused) return fused;
     const mu = mean(x, -1, true);
     const v = variance(x, -1, false, true);
     const xhat = mul(sub(x, mu), rsqrt(add(v, this.eps)));

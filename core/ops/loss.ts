@@ -4,6 +4,7 @@ import { shapeStr } from "../shape.ts";
 import type { Tensor } from "../tensor.ts";
 import { wrap } from "./graph.ts";
 import { compare, neg, where } from "./elementwise.ts";
+import { fusedCrossEntropy } from "./fused.ts";
 import { mean, sum } from "./reduce.ts";
 import { logSoftmax } from "./softmax.ts";
 import { reshape } from "./views.ts";
@@ -21,6 +22,11 @@ export function crossEntropy(logits: Tensor, target: Tensor, reduction: Reductio
   const t = target.toArray();
   const bad = t.find((v) => v < 0 || v >= C);
   if (bad !== undefined) throw new XtError(`cross_entropy: target ${bad} is out of bounds for ${C} classes`);
+  const fused = fusedCrossEntropy(logits, target);
+  if (fused) {
+    if (reduction === "none") return fused;
+    return reduction === "sum" ? sum(fused) : mean(fused);
+  }
   const classes = wrap(logits, logits.backend.fromHost(Array.from({ length: C }, (_, i) => i), "int32"), [1, C]);
   const onehot = compare("eq", classes, reshape(target, [target.numel, 1]));
   const picked = sum(where(onehot, logSoftmax(logits, 1), 0), 1);

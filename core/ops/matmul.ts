@@ -65,8 +65,27 @@ function matmulNd(a: Tensor, b: Tensor): Tensor {
   const bd = b.detach();
   return record(out, "MatmulBackward", [a, b], (g) => [
     a.requiresGrad ? sumTo(bmmRaw(g, transpose(bd, -1, -2), batch), a.shape) : null,
-    b.requiresGrad ? sumTo(bmmRaw(transpose(ad, -1, -2), g, batch), b.shape) : null,
+    b.requiresGrad ? (foldedGradB(ad, g, bd, batch) ?? sumTo(bmmRaw(transpose(ad, -1, -2), g, batch), b.shape)) : null,
   ]);
+}
+
+/**
+ * Fused matmul + batch sum for the gradient of a B shared by every batch entry (a linear layer's
+ * weight): Σ_t A[t]ᵀ·G[t] is one product A_flatᵀ·G_flat over the rows of all entries, instead of
+ * a batch of products and a sum over the batch. When B is itself a transposed view (x·Wᵀ), the
+ * product is formed as (G_flatᵀ·A_flat)ᵀ so that W's gradient comes out contiguous, as PyTorch's
+ * grad_weight = grad_outputᵀ·input does. null when B has batch entries of its own.
+ */
+function foldedGradB(a: Tensor, g: Tensor, b: Tensor, batch: number[]): Tensor | null {
+  const bShape = b.shape;
+  if (batch.length === 0 || !bShape.slice(0, -2).every((d) => d === 1)) return null;
+  const K = a.shape[a.ndim - 1]!;
+  const N = g.shape[g.ndim - 1]!;
+  const a2 = reshape(a, [-1, K]);
+  const g2 = reshape(g, [-1, N]);
+  const bTransposed = b.ndim === 2 && N > 1 && b.strides[0] === 1 && b.strides[1] === K;
+  if (bTransposed) return transpose(bmmRaw(transpose(g2, 0, 1), a2, []), 0, 1);
+  return reshape(bmmRaw(transpose(a2, 0, 1), g2, []), [...bShape]);
 }
 
 export function matmul(a0: Tensor, b0: Tensor): Tensor {

@@ -1,0 +1,628 @@
+//! Single-precision GEMM with arbitrary strides: C[i,j] (+)= Σ_k A[i,k]·B[k,j], where
+//! A[i,k] = a[i·a_rs + k·a_cs], B[k,j] = b[k·b_rs + j·b_cs] and C[i,j] = c[i·ldc + j].
+//!
+//! GotoBLAS/BLIS structure: K is cut into slabs of at most KC, N into blocks of at most NC, M into
+//! blocks of MC rows. B's block is packed into NR-wide micro-panels (zero padded). A is read in
+//! place when its rows are contiguous (a_cs = 1): the micro-kernel broadcasts straight from MR row
+//! streams; otherwise A's block is packed into MR-row micro-panels. The micro-kernel keeps an
+//! MR×NR tile of C in registers:
+//!
+//! - AVX-512: MR = 12, NR = 32 (two zmm per row, 24 accumulators) or NR = 16 for narrow C;
+//!   ragged N edges use masked loads/stores, ragged M edges a kernel instantiated for fewer rows.
+//! - AVX2: MR = 6, NR = 16 (two ymm per row, 12 accumulators); ragged edges through a tile.
+//! - scalar: a plain loop (machines without AVX2).
+//!
+//! Large products are split over the thread pool by rows (or columns when C is wide and short);
+//! batches of small products are spread over the pool one product per task.
+
+#[cfg(target_arch = "x86_64")]
+use std::arch::x86_64::*;
+use std::cell::RefCell;
+
+use crate::isa::{isa, Isa};
+use crate::pool::{pool, SendPtr};
+
+#[derive(Clone, Copy)]
+pub struct Gemm {
+    pub m: usize,
+    pub n: usize,
+    pub k: usize,
+    pub a: *const f32,
+    pub a_rs: isize,
+    pub a_cs: isize,
+    pub b: *const f32,
+    pub b_rs: isize,
+    pub b_cs: isize,
+    pub c: *mut f32,
+    pub ldc: isize,
+    /// C += A·B instead of C = A·B.
+    pub accumulate: bool,
+    /// Optional bias[j] added to every row (C = A·B + bias; not with `accumulate`).
+    pub bias: *const f32,
+}
+unsafe impl Send for Gemm {}
+unsafe impl Sync for Gemm {}
+
+const KC: usize = 256;
+const MC: usize = 192;
+const NC: usize = 1024;
+
+#[repr(C, align(64))]
+#[derive(Clone, Copy)]
+struct Line([f32; 16]);
+
+struct Scratch {
+    a: Vec<Line>,
+    b: Vec<Line>,
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = const { RefCell::new(Scratch { a: Vec::new(), b: Vec::new() }) };
+}
+
+fn grow(v: &mut Vec<Line>, floats: usize) -> *mut f32 {
+    let lines = floats.div_ceil(16) + 1;
+    if v.len() < lines {
+        v.resize(lines, Line([0.0; 16]));
+    }
+    v.as_mut_ptr() as *mut f32
+}
+
+/// Splits K into slabs: one slab up to 1.5·KC, else near-equal slabs of at most KC.
+#[inline]
+fn k_slab(k: usize) -> usize {
+    if k <= KC + KC / 2 {
+        k
+    } else {
+        let n = k.div_ceil(KC);
+        k.div_ceil(n)
+    }
+}
+
+/// Runs one product (single-threaded).
+pub fn gemm_st(g: &Gemm) {
+    if g.m == 0 || g.n == 0 {
+        return;
+    }
+    if g.k == 0 {
+        if !g.accumulate {
+            for i in 0..g.m {
+                unsafe {
+                    let row = g.c.offset(i as isize * g.ldc);
+                    if g.bias.is_null() {
+                        std::ptr::write_bytes(row, 0, g.n);
+                    } else {
+                        std::ptr::copy_nonoverlapping(g.bias, row, g.n);
+                    }
+                }
+            }
+        }
+        return;
+    }
+    // Tiny products (and matrix-vector ones): packing and tiling cost more than they save.
+    if g.m * g.n * g.k <= 2048 || g.n == 1 {
+        tiny_gemm(g);
+        return;
+    }
+    match isa() {
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx512 => unsafe {
+            if g.n <= 16 {
+                blocked::<Avx512N16>(g)
+            } else {
+                blocked::<Avx512N32>(g)
+            }
+        },
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2 => unsafe { blocked::<Avx2K>(g) },
+        _ => scalar_gemm(g),
+    }
+}
+
+/// Runs one product, on the pool when it is big enough.
+pub fn gemm(g: &Gemm) {
+    let work = g.m as f64 * g.n as f64 * g.k as f64;
+    let p = pool().threads();
+    if p <= 1 || work < 1.5e6 {
+        gemm_st(g);
+        return;
+    }
+    // Split rows (multiples of 12, the AVX-512 MR) or columns (multiples of 32).
+    let (tasks, by_rows, step) = if g.m >= g.n || g.m >= 4 * 12 {
+        let t = p.min(g.m.div_ceil(24)).max(1);
+        let step = g.m.div_ceil(t).div_ceil(12) * 12;
+        (g.m.div_ceil(step), true, step)
+    } else {
+        let t = p.min(g.n.div_ceil(32)).max(1);
+        let step = g.n.div_ceil(t).div_ceil(32) * 32;
+        (g.n.div_ceil(step), false, step)
+    };
+    if tasks <= 1 {
+        gemm_st(g);
+        return;
+    }
+    let gg = *g;
+    pool().run(tasks, &move |t| {
+        let mut s = gg;
+        let lo = t * step;
+        if by_rows {
+            let hi = (lo + step).min(gg.m);
+            s.m = hi - lo;
+            s.a = unsafe { gg.a.offset(lo as isize * gg.a_rs) };
+            s.c = unsafe { gg.c.offset(lo as isize * gg.ldc) };
+        } else {
+            let hi = (lo + step).min(gg.n);
+            s.n = hi - lo;
+            s.b = unsafe { gg.b.offset(lo as isize * gg.b_cs) };
+            s.c = unsafe { gg.c.add(lo) };
+            if !gg.bias.is_null() {
+                s.bias = unsafe { gg.bias.add(lo) };
+            }
+        }
+        gemm_st(&s);
+    });
+}
+
+/// Batched product: C[t] = A[t]·B[t] for t < batch, C contiguous [batch, M, N] (ldc = N).
+#[allow(clippy::too_many_arguments)]
+pub fn gemm_batched(batch: usize, g: &Gemm, a_bs: isize, b_bs: isize, c_bs: isize) {
+    if batch == 0 {
+        return;
+    }
+    if batch == 1 {
+        gemm(g);
+        return;
+    }
+    // A shared B whose A batches stack into rows is one taller product.
+    if b_bs == 0 && c_bs == g.m as isize * g.ldc && (g.m == 1 || a_bs == g.m as isize * g.a_rs) {
+        let mut t = *g;
+        t.m = batch * g.m;
+        if g.m == 1 {
+            t.a_rs = a_bs;
+        }
+        gemm(&t);
+        return;
+    }
+    let work = g.m as f64 * g.n as f64 * g.k as f64;
+    let p = pool().threads();
+    if p > 1 && work < 4e6 && work * batch as f64 >= 2e5 {
+        // Many small products: one chunk of the batch per task.
+        let tasks = batch.min(p * 4);
+        let per = batch.div_ceil(tasks);
+        let tasks = batch.div_ceil(per);
+        let gg = *g;
+        let cp = SendPtr(g.c);
+        pool().run(tasks, &move |t| {
+            let lo = t * per;
+            let hi = (lo + per).min(batch);
+            for i in lo..hi {
+                let mut s = gg;
+                unsafe {
+                    s.a = gg.a.offset(i as isize * a_bs);
+                    s.b = gg.b.offset(i as isize * b_bs);
+                    s.c = cp.get().offset(i as isize * c_bs);
+                }
+                gemm_st(&s);
+            }
+        });
+        return;
+    }
+    for i in 0..batch {
+        let mut s = *g;
+        unsafe {
+            s.a = g.a.offset(i as isize * a_bs);
+            s.b = g.b.offset(i as isize * b_bs);
+            s.c = g.c.offset(i as isize * c_bs);
+        }
+        gemm(&s);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The blocked driver, generic over the micro-kernel
+
+trait Micro {
+    const MR: usize;
+    const NR: usize;
+    /// C[0..mr, 0..nr] (+)= Σ_p A[i,p]·Bp[p,j]. `a` is either packed (A[i,p] at a + p·a_rs + i)
+    /// or direct (A[i,p] at a + i·a_rs + p). mr ≤ MR, nr ≤ NR.
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn run(kc: usize, a: *const f32, a_rs: isize, packed: bool, b: *const f32, c: *mut f32, ldc: isize, mr: usize, nr: usize, acc: bool, bias: *const f32);
+}
+
+unsafe fn pack_b<M: Micro>(g: &Gemm, pc: usize, kc: usize, jc: usize, nc: usize, dst: *mut f32) {
+    let nr_ = M::NR;
+    let mut q = dst;
+    let mut jr = 0;
+    while jr < nc {
+        let w = nr_.min(nc - jr);
+        let base = g.b.offset(pc as isize * g.b_rs + (jc + jr) as isize * g.b_cs);
+        if g.b_cs == 1 {
+            for p in 0..kc {
+                let s = base.offset(p as isize * g.b_rs);
+                std::ptr::copy_nonoverlapping(s, q, w);
+                for j in w..nr_ {
+                    *q.add(j) = 0.0;
+                }
+                q = q.add(nr_);
+            }
+        } else if g.b_rs == 1 {
+            // B is a transposed row-major matrix: column j of this panel is contiguous along p.
+            for j in 0..w {
+                let s = base.offset(j as isize * g.b_cs);
+                for p in 0..kc {
+                    *q.add(p * nr_ + j) = *s.add(p);
+                }
+            }
+            for j in w..nr_ {
+                for p in 0..kc {
+                    *q.add(p * nr_ + j) = 0.0;
+                }
+            }
+            q = q.add(kc * nr_);
+        } else {
+            for p in 0..kc {
+                let s = base.offset(p as isize * g.b_rs);
+                for j in 0..w {
+                    *q.add(j) = *s.offset(j as isize * g.b_cs);
+                }
+                for j in w..nr_ {
+                    *q.add(j) = 0.0;
+                }
+                q = q.add(nr_);
+            }
+        }
+        jr += nr_;
+    }
+}
+
+unsafe fn pack_a<M: Micro>(g: &Gemm, ic: usize, mc: usize, pc: usize, kc: usize, dst: *mut f32) {
+    let mr_ = M::MR;
+    let mut q = dst;
+    let mut ir = 0;
+    while ir < mc {
+        let h = mr_.min(mc - ir);
+        let base = g.a.offset((ic + ir) as isize * g.a_rs + pc as isize * g.a_cs);
+        if g.a_rs == 1 {
+            for p in 0..kc {
+                let s = base.offset(p as isize * g.a_cs);
+                std::ptr::copy_nonoverlapping(s, q, h);
+                for i in h..mr_ {
+                    *q.add(i) = 0.0;
+                }
+                q = q.add(mr_);
+            }
+        } else {
+            for p in 0..kc {
+                let s = base.offset(p as isize * g.a_cs);
+                for i in 0..h {
+                    *q.add(i) = *s.offset(i as isize * g.a_rs);
+                }
+                for i in h..mr_ {
+                    *q.add(i) = 0.0;
+                }
+                q = q.add(mr_);
+            }
+        }
+        ir += mr_;
+    }
+}
+
+unsafe fn blocked<M: Micro>(g: &Gemm) {
+    let (mr_, nr_) = (M::MR, M::NR);
+    let kcs = k_slab(g.k);
+    let direct = g.a_cs == 1;
+    SCRATCH.with(|s| {
+        let mut s = s.borrow_mut();
+        let ncmax = NC.min(g.n.div_ceil(nr_) * nr_);
+        let bp = grow(&mut s.b, ncmax * kcs);
+        let ap = if direct { std::ptr::null_mut() } else { grow(&mut s.a, MC.div_ceil(mr_) * mr_ * kcs) };
+        let mut jc = 0;
+        while jc < g.n {
+            let nc = NC.min(g.n - jc);
+            let mut pc = 0;
+            while pc < g.k {
+                let kc = kcs.min(g.k - pc);
+                let acc = g.accumulate || pc > 0;
+                let with_bias = !acc && !g.bias.is_null();
+                pack_b::<M>(g, pc, kc, jc, nc, bp);
+                let mut ic = 0;
+                while ic < g.m {
+                    let mc = MC.min(g.m - ic);
+                    if !direct {
+                        pack_a::<M>(g, ic, mc, pc, kc, ap);
+                    }
+                    let mut ir = 0;
+                    while ir < mc {
+                        let mr = mr_.min(mc - ir);
+                        let (a, a_rs) = if direct {
+                            (g.a.offset((ic + ir) as isize * g.a_rs + pc as isize), g.a_rs)
+                        } else {
+                            (ap.add(ir * kc) as *const f32, mr_ as isize)
+                        };
+                        let mut jr = 0;
+                        while jr < nc {
+                            let nr = nr_.min(nc - jr);
+                            let c = g.c.offset((ic + ir) as isize * g.ldc + (jc + jr) as isize);
+                            let bias = if with_bias { g.bias.add(jc + jr) } else { std::ptr::null() };
+                            M::run(kc, a, a_rs, !direct, bp.add(jr * kc), c, g.ldc, mr, nr, acc, bias);
+                            jr += nr_;
+                        }
+                        ir += mr_;
+                    }
+                    ic += mc;
+                }
+                pc += kc;
+            }
+            jc += nc;
+        }
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// AVX-512 micro-kernels
+
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn k512<const MR: usize, const NV: usize, const PACKED: bool>(
+    kc: usize,
+    a: *const f32,
+    a_rs: isize,
+    b: *const f32,
+    c: *mut f32,
+    ldc: isize,
+    nr: usize,
+    acc: bool,
+    bias: *const f32,
+) {
+    let mut t = [[_mm512_setzero_ps(); NV]; MR];
+    let mut ap = a;
+    let mut bp = b;
+    for _ in 0..kc {
+        let mut bv = [_mm512_setzero_ps(); NV];
+        for v in 0..NV {
+            bv[v] = _mm512_loadu_ps(bp.add(16 * v));
+        }
+        for i in 0..MR {
+            let x = if PACKED { *ap.add(i) } else { *ap.offset(i as isize * a_rs) };
+            let av = _mm512_set1_ps(x);
+            for v in 0..NV {
+                t[i][v] = _mm512_fmadd_ps(av, bv[v], t[i][v]);
+            }
+        }
+        ap = if PACKED { ap.offset(a_rs) } else { ap.add(1) };
+        bp = bp.add(16 * NV);
+    }
+    let mut masks = [0u16; NV];
+    for v in 0..NV {
+        let lo = 16 * v;
+        masks[v] = if nr >= lo + 16 { 0xFFFF } else if nr > lo { ((1u32 << (nr - lo)) - 1) as u16 } else { 0 };
+    }
+    if !bias.is_null() {
+        for v in 0..NV {
+            let bv = _mm512_maskz_loadu_ps(masks[v], bias.add(16 * v));
+            for i in 0..MR {
+                t[i][v] = _mm512_add_ps(t[i][v], bv);
+            }
+        }
+    }
+    for i in 0..MR {
+        let row = c.offset(i as isize * ldc);
+        for v in 0..NV {
+            let p = row.add(16 * v);
+            let m = masks[v];
+            if m == 0xFFFF {
+                let r = if acc { _mm512_add_ps(_mm512_loadu_ps(p), t[i][v]) } else { t[i][v] };
+                _mm512_storeu_ps(p, r);
+            } else if m != 0 {
+                let r = if acc { _mm512_add_ps(_mm512_maskz_loadu_ps(m, p), t[i][v]) } else { t[i][v] };
+                _mm512_mask_storeu_ps(p, m, r);
+            }
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+macro_rules! k512_dispatch {
+    ($name:ident, $nv:expr) => {
+        #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,fma,avx2")]
+        #[allow(clippy::too_many_arguments)]
+        unsafe fn $name(kc: usize, a: *const f32, a_rs: isize, packed: bool, b: *const f32, c: *mut f32, ldc: isize, mr: usize, nr: usize, acc: bool, bias: *const f32) {
+            macro_rules! go {
+                ($m:literal) => {
+                    if packed {
+                        k512::<$m, $nv, true>(kc, a, a_rs, b, c, ldc, nr, acc, bias)
+                    } else {
+                        k512::<$m, $nv, false>(kc, a, a_rs, b, c, ldc, nr, acc, bias)
+                    }
+                };
+            }
+            match mr {
+                12 => go!(12),
+                11 => go!(11),
+                10 => go!(10),
+                9 => go!(9),
+                8 => go!(8),
+                7 => go!(7),
+                6 => go!(6),
+                5 => go!(5),
+                4 => go!(4),
+                3 => go!(3),
+                2 => go!(2),
+                _ => go!(1),
+            }
+        }
+    };
+}
+
+#[cfg(target_arch = "x86_64")]
+k512_dispatch!(k512_n32, 2);
+#[cfg(target_arch = "x86_64")]
+k512_dispatch!(k512_n16, 1);
+
+#[cfg(target_arch = "x86_64")]
+struct Avx512N32;
+#[cfg(target_arch = "x86_64")]
+impl Micro for Avx512N32 {
+    const MR: usize = 12;
+    const NR: usize = 32;
+    #[inline(always)]
+    unsafe fn run(kc: usize, a: *const f32, a_rs: isize, packed: bool, b: *const f32, c: *mut f32, ldc: isize, mr: usize, nr: usize, acc: bool, bias: *const f32) {
+        k512_n32(kc, a, a_rs, packed, b, c, ldc, mr, nr, acc, bias)
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+struct Avx512N16;
+#[cfg(target_arch = "x86_64")]
+impl Micro for Avx512N16 {
+    const MR: usize = 12;
+    const NR: usize = 16;
+    #[inline(always)]
+    unsafe fn run(kc: usize, a: *const f32, a_rs: isize, packed: bool, b: *const f32, c: *mut f32, ldc: isize, mr: usize, nr: usize, acc: bool, bias: *const f32) {
+        k512_n16(kc, a, a_rs, packed, b, c, ldc, mr, nr, acc, bias)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// AVX2 micro-kernel: 6×16
+
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn k256<const MR: usize, const PACKED: bool>(kc: usize, a: *const f32, a_rs: isize, b: *const f32, t: &mut [[__m256; 2]; 6]) {
+    let mut ap = a;
+    let mut bp = b;
+    for _ in 0..kc {
+        let b0 = _mm256_loadu_ps(bp);
+        let b1 = _mm256_loadu_ps(bp.add(8));
+        for i in 0..MR {
+            let x = if PACKED { *ap.add(i) } else { *ap.offset(i as isize * a_rs) };
+            let av = _mm256_set1_ps(x);
+            t[i][0] = _mm256_fmadd_ps(av, b0, t[i][0]);
+            t[i][1] = _mm256_fmadd_ps(av, b1, t[i][1]);
+        }
+        ap = if PACKED { ap.offset(a_rs) } else { ap.add(1) };
+        bp = bp.add(16);
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn k256_run(kc: usize, a: *const f32, a_rs: isize, packed: bool, b: *const f32, c: *mut f32, ldc: isize, mr: usize, nr: usize, acc: bool, bias: *const f32) {
+    let mut t = [[_mm256_setzero_ps(); 2]; 6];
+    macro_rules! go {
+        ($m:literal) => {
+            if packed {
+                k256::<$m, true>(kc, a, a_rs, b, &mut t)
+            } else {
+                k256::<$m, false>(kc, a, a_rs, b, &mut t)
+            }
+        };
+    }
+    match mr {
+        6 => go!(6),
+        5 => go!(5),
+        4 => go!(4),
+        3 => go!(3),
+        2 => go!(2),
+        _ => go!(1),
+    }
+    if !bias.is_null() {
+        let mut bb = [0f32; 16];
+        std::ptr::copy_nonoverlapping(bias, bb.as_mut_ptr(), nr.min(16));
+        let b0 = _mm256_loadu_ps(bb.as_ptr());
+        let b1 = _mm256_loadu_ps(bb.as_ptr().add(8));
+        for i in 0..6 {
+            t[i][0] = _mm256_add_ps(t[i][0], b0);
+            t[i][1] = _mm256_add_ps(t[i][1], b1);
+        }
+    }
+    if nr == 16 {
+        for i in 0..mr {
+            let p = c.offset(i as isize * ldc);
+            for v in 0..2 {
+                let q = p.add(8 * v);
+                let r = if acc { _mm256_add_ps(_mm256_loadu_ps(q), t[i][v]) } else { t[i][v] };
+                _mm256_storeu_ps(q, r);
+            }
+        }
+    } else {
+        let mut tile = [0f32; 16];
+        for i in 0..mr {
+            _mm256_storeu_ps(tile.as_mut_ptr(), t[i][0]);
+            _mm256_storeu_ps(tile.as_mut_ptr().add(8), t[i][1]);
+            let p = c.offset(i as isize * ldc);
+            for j in 0..nr {
+                if acc {
+                    *p.add(j) += tile[j];
+                } else {
+                    *p.add(j) = tile[j];
+                }
+            }
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+struct Avx2K;
+#[cfg(target_arch = "x86_64")]
+impl Micro for Avx2K {
+    const MR: usize = 6;
+    const NR: usize = 16;
+    #[inline(always)]
+    unsafe fn run(kc: usize, a: *const f32, a_rs: isize, packed: bool, b: *const f32, c: *mut f32, ldc: isize, mr: usize, nr: usize, acc: bool, bias: *const f32) {
+        k256_run(kc, a, a_rs, packed, b, c, ldc, mr, nr, acc, bias)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tiny products: one dot product per element of C, accumulated in double and rounded once (as the
+// TypeScript kernel does; the notebook checks' tiny layers sit right at PyTorch's error floors)
+
+fn tiny_gemm(g: &Gemm) {
+    unsafe {
+        for i in 0..g.m {
+            let arow = g.a.offset(i as isize * g.a_rs);
+            let crow = g.c.offset(i as isize * g.ldc);
+            for j in 0..g.n {
+                let bcol = g.b.offset(j as isize * g.b_cs);
+                let mut s = 0f64;
+                for p in 0..g.k {
+                    s += *arow.offset(p as isize * g.a_cs) as f64 * *bcol.offset(p as isize * g.b_rs) as f64;
+                }
+                let c = crow.add(j);
+                *c = if g.accumulate {
+                    *c + s as f32
+                } else if g.bias.is_null() {
+                    s as f32
+                } else {
+                    s as f32 + *g.bias.add(j)
+                };
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scalar fallback
+
+fn scalar_gemm(g: &Gemm) {
+    unsafe {
+        for i in 0..g.m {
+            let crow = g.c.offset(i as isize * g.ldc);
+            if !g.accumulate {
+                for j in 0..g.n {
+                    *crow.add(j) = if g.bias.is_null() { 0.0 } else { *g.bias.add(j) };
+                }
+            }
+            for p in 0..g.k {
+                let x = *g.a.offset(i as isize * g.a_rs + p as isize * g.a_cs);
+                let brow = g.b.offset(p as isize * g.b_rs);
+                for j in 0..g.n {
+                    *crow.add(j) += x * *brow.offset(j as isize * g.b_cs);
+                }
+            }
+        }
+    }
+}

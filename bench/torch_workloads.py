@@ -1,0 +1,123 @@
+"""PyTorch twin of bench/workloads.ts: the same two training workloads, synthetic data.
+
+  /usr/bin/python3 bench/torch_workloads.py vit        [--threads N] [--steps N] [--warmup N]
+  /usr/bin/python3 bench/torch_workloads.py captioning [--threads N] [--iterations N]
+
+Prints one JSON line. The models come from fixtures/gen/reference.py (the notebook's code), but
+torch is imported FIRST so that OpenBLAS picks its kernel from the environment as it stands
+(reference.py would otherwise default OPENBLAS_CORETYPE to Sandybridge, its parity pin);
+bench/compare.ts runs this with OPENBLAS_CORETYPE unset, i.e. OpenBLAS's own choice for this CPU.
+"""
+import argparse
+import json
+import os
+import sys
+import time
+
+CORETYPE = os.environ.get("OPENBLAS_CORETYPE")  # as given (reference.py sets a default later)
+
+import torch  # noqa: E402  (before reference.py: see above)
+import torch.nn.functional as F  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "fixtures", "gen"))
+from reference import CaptioningTransformer, VisionTransformer, blas_corename  # noqa: E402
+
+
+def vit(args):
+    torch.manual_seed(0)
+    model = VisionTransformer()
+    model.train()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    batch = 64
+    images = torch.randn(batch, 3, 32, 32)
+    labels = torch.randint(0, 10, (batch,))
+
+    def step():
+        out = model(images)
+        loss = F.cross_entropy(out, labels)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return loss.item()
+
+    for _ in range(args.warmup):
+        step()
+    ms = []
+    for _ in range(args.steps):
+        t = time.perf_counter()
+        step()
+        ms.append((time.perf_counter() - t) * 1000)
+    ms.sort()
+    best, median = ms[0], ms[len(ms) // 2]
+    return {
+        "workload": "vit_train",
+        "batch": batch,
+        "steps": args.steps,
+        "bestMs": best,
+        "medianMs": median,
+        "imagesPerSecBest": batch * 1000 / best,
+        "imagesPerSecMedian": batch * 1000 / median,
+    }
+
+
+def captioning(args):
+    torch.manual_seed(0)
+    vocab, input_dim, wordvec, heads, layers, max_length = 1004, 512, 256, 2, 2, 30
+    batch, caption_length, lr = 25, 17, 1e-3
+    word_to_idx = {"<NULL>": 0, "<START>": 1, "<END>": 2, "<UNK>": 3}
+    for i in range(4, vocab):
+        word_to_idx["w%d" % i] = i
+    model = CaptioningTransformer(word_to_idx, input_dim, wordvec, num_heads=heads, num_layers=layers, max_length=max_length)
+    model.train()
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    g = torch.Generator().manual_seed(7)
+    features = torch.randn(batch, input_dim)
+    lengths = torch.randint(8, 17, (batch,), generator=g)
+    captions = torch.zeros(batch, caption_length, dtype=torch.long)
+    for i in range(batch):
+        n = int(lengths[i])
+        captions[i, 0] = 1
+        captions[i, 1:n] = torch.randint(4, vocab, (n - 1,), generator=g)
+        captions[i, n] = 2
+    cap_in, cap_out = captions[:, :-1], captions[:, 1:]
+    mask = cap_out != 0
+    N, T = cap_out.shape
+
+    def step():
+        logits = model(features, cap_in)
+        losses = F.cross_entropy(logits.reshape(N * T, vocab), cap_out.reshape(N * T), reduction="none")
+        loss = torch.mean(losses * mask.reshape(N * T))
+        value = loss.item()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return value
+
+    step()  # one warm-up iteration, not counted
+    t = time.perf_counter()
+    for _ in range(args.iterations):
+        step()
+    seconds = time.perf_counter() - t
+    return {"workload": "captioning_overfit", "iterations": args.iterations, "seconds": seconds}
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("workload", choices=["vit", "captioning"])
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--steps", type=int, default=10)
+    p.add_argument("--warmup", type=int, default=3)
+    p.add_argument("--iterations", type=int, default=200)
+    args = p.parse_args()
+    torch.set_num_threads(args.threads)
+    r = vit(args) if args.workload == "vit" else captioning(args)
+    r["engine"] = "pytorch %s" % torch.__version__
+    r["threads"] = args.threads
+    r["blas"] = blas_corename()
+    r["openblasCoretype"] = CORETYPE
+    print(json.dumps(r))
+
+
+if __name__ == "__main__":
+    main()

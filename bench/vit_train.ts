@@ -1,0 +1,46 @@
+/**
+ * ViT training throughput (issue 7): the notebook's VisionTransformer() on synthetic 3×32×32
+ * images, batch 64, Adam: images/s after warm-up.
+ *
+ *   bun bench/vit_train.ts [--steps N] [--warmup N] [--json]
+ *
+ * Reports the best and the median step (the machine may be shared: the best step is the least
+ * disturbed one). The event loop turns between steps, as in xt's training loops.
+ * XT_NATIVE=0 measures the pure-TypeScript kernels; XT_THREADS=1 one thread.
+ */
+import { nativeInfo } from "../backends/cpu/native.ts";
+import { tick, timeRuns, vitWorkload } from "./workloads.ts";
+
+function arg(name: string, dflt: number): number {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? Number(process.argv[i + 1]) : dflt;
+}
+
+const steps = arg("--steps", 10);
+const warmup = arg("--warmup", 3);
+const json = process.argv.includes("--json");
+
+const w = vitWorkload(64);
+for (let i = 0; i < warmup; i++) {
+  w.step();
+  await tick();
+}
+const ms = (await timeRuns(steps, () => w.step())).sort((a, b) => a - b);
+const best = ms[0]!;
+const median = ms[Math.floor(ms.length / 2)]!;
+const result = {
+  workload: "vit_train",
+  batch: w.batch,
+  steps,
+  bestMs: best,
+  medianMs: median,
+  imagesPerSecBest: (w.batch * 1000) / best,
+  imagesPerSecMedian: (w.batch * 1000) / median,
+  native: nativeInfo(),
+};
+if (json) console.log(JSON.stringify(result));
+else {
+  const n = result.native;
+  console.log(`ViT train step, batch ${w.batch} (${n.enabled ? `native ${n.isa}, ${n.threads} threads` : "TypeScript kernels"}):`);
+  console.log(`  best ${best.toFixed(1)} ms = ${result.imagesPerSecBest.toFixed(0)} images/s; median ${median.toFixed(1)} ms = ${result.imagesPerSecMedian.toFixed(0)} images/s`);
+}

@@ -1,0 +1,119 @@
+/**
+ * The two training workloads of issue 7, with synthetic data (shared by bench/vit_train.ts,
+ * bench/captioning_train.ts and bench/compare.ts; bench/torch_workloads.py is the PyTorch twin).
+ *
+ *  vit:        the notebook's VisionTransformer() (3×32×32, patch 8, embed 128, 6 layers, 4 heads,
+ *              FFN 256, 10 classes, dropout 0.1), batch 64, Adam lr 1e-3: forward, cross-entropy,
+ *              zero_grad, backward, step. Reported as images/s after warm-up.
+ *  captioning: the notebook's overfit run: CaptioningTransformer(input 512, wordvec 256, 2 heads,
+ *              2 layers, max_length 30), vocabulary 1004, batch 25, captions of 17 tokens (T = 16),
+ *              Adam lr 1e-3, 200 iterations of the masked temporal softmax loss. Reported in seconds.
+ */
+import { CaptioningTransformer, VisionTransformer, crossEntropy, fromArray, manualSeed, randn } from "../core/index.ts";
+import type { Tensor } from "../core/tensor.ts";
+import { Adam } from "../core/optim/adam.ts";
+import { temporalSoftmaxLoss } from "../core/train/captioning_solver.ts";
+
+/** A tiny deterministic generator for the synthetic labels and captions. */
+function lcg(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 4294967296;
+  };
+}
+
+export interface VitWorkload {
+  step(): number;
+  batch: number;
+}
+
+export function vitWorkload(batch = 64, seed = 0): VitWorkload {
+  manualSeed(seed);
+  const model = new VisionTransformer();
+  model.train();
+  const opt = new Adam(model.parameters(), { lr: 1e-3 });
+  const images = randn([batch, 3, 32, 32]);
+  const r = lcg(seed + 1);
+  const labels = fromArray(Array.from({ length: batch }, () => Math.floor(r() * 10)), [batch], "int32");
+  return {
+    batch,
+    step() {
+      const out = model.forward(images);
+      const loss = crossEntropy(out, labels);
+      opt.zeroGrad();
+      loss.backward();
+      opt.step();
+      return loss.item();
+    },
+  };
+}
+
+export interface CaptioningWorkload {
+  step(): number;
+  iterations: number;
+}
+
+export const CAPTIONING = { vocab: 1004, inputDim: 512, wordvec: 256, heads: 2, layers: 2, maxLength: 30, batch: 25, captionLength: 17, iterations: 200, lr: 1e-3 };
+
+export function captioningWorkload(seed = 0): CaptioningWorkload {
+  const c = CAPTIONING;
+  manualSeed(seed);
+  const wordToIdx: Record<string, number> = { "<NULL>": 0, "<START>": 1, "<END>": 2, "<UNK>": 3 };
+  for (let i = 4; i < c.vocab; i++) wordToIdx[`w${i}`] = i;
+  const model = new CaptioningTransformer(wordToIdx, c.inputDim, c.wordvec, c.heads, c.layers, c.maxLength);
+  model.train();
+  const opt = new Adam(model.parameters(), { lr: c.lr });
+  const r = lcg(seed + 7);
+  const N = c.batch;
+  const T = c.captionLength - 1;
+  const features = randn([N, c.inputDim]);
+  // Captions: <START> w… <END> <NULL>… with lengths 8…16, like COCO's padded captions.
+  const captions = new Int32Array(N * c.captionLength);
+  for (let i = 0; i < N; i++) {
+    const len = 8 + Math.floor(r() * 9);
+    captions[i * c.captionLength] = 1;
+    for (let j = 1; j < c.captionLength; j++) {
+      captions[i * c.captionLength + j] = j < len ? 4 + Math.floor(r() * (c.vocab - 4)) : j === len ? 2 : 0;
+    }
+  }
+  const captionsIn = new Int32Array(N * T);
+  const captionsOut = new Int32Array(N * T);
+  const mask = new Float32Array(N * T);
+  for (let i = 0; i < N; i++) {
+    for (let j = 0; j < T; j++) {
+      captionsIn[i * T + j] = captions[i * c.captionLength + j]!;
+      const o = captions[i * c.captionLength + j + 1]!;
+      captionsOut[i * T + j] = o;
+      mask[i * T + j] = o !== 0 ? 1 : 0;
+    }
+  }
+  const capIn: Tensor = fromArray(captionsIn, [N, T], "int32");
+  return {
+    iterations: c.iterations,
+    step() {
+      const logits = model.forward(features, capIn);
+      const loss = temporalSoftmaxLoss(logits, captionsOut, mask);
+      const v = loss.item();
+      opt.zeroGrad();
+      loss.backward();
+      opt.step();
+      return v;
+    },
+  };
+}
+
+/** Let the event loop turn, as xt's training loops do between steps (storage recycling runs then). */
+export const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+/** Runs fn `reps` times with an event-loop turn after each; returns each run's milliseconds. */
+export async function timeRuns(reps: number, fn: () => void): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const t = performance.now();
+    fn();
+    out.push(performance.now() - t);
+    await tick();
+  }
+  return out;
+}
