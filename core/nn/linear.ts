@@ -1,6 +1,7 @@
 /** nn.Linear: y = x·Wᵀ + b, initialised like PyTorch (kaiming-uniform weight, then bias). */
 import { zeros } from "../ops/creation.ts";
 import { add } from "../ops/elementwise.ts";
+import { fusedLinear } from "../ops/fused.ts";
 import { matmul } from "../ops/matmul.ts";
 import { transpose } from "../ops/views.ts";
 import { kaimingUniformBound } from "../random/init_bounds.ts";
@@ -29,6 +30,9 @@ export class Linear extends Module {
   }
 
   forward(x: Tensor): Tensor {
+    // One gemm with the bias folded in where the backend offers it.
+    const fused = fusedLinear(x, this.weight, this.bias);
+    if (fused) return fused;
     const y = matmul(x, transpose(this.weight, 0, 1));
     return this.bias ? add(y, this.bias) : y;
   }

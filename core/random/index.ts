@@ -16,6 +16,8 @@ export {
   TorchGenerator,
   DEFAULT_TORCH_SEED,
   mcg31Next,
+  setBulkBernoulli,
+  type BulkBernoulli,
   type TorchGeneratorOptions,
   type TorchGeneratorState,
   type U64Pair,

@@ -87,6 +87,17 @@ export class MT19937 {
     this.pos = pos;
   }
 
+  /**
+   * Let a bulk kernel draw `fn` words in place: it gets the live 624-word key and position and
+   * returns the new position (a native kernel advances the same stream bit for bit).
+   */
+  drawInPlace(fn: (key: Uint32Array, pos: number) => number | null): boolean {
+    const next = fn(this.mt, this.pos);
+    if (next === null) return false;
+    this.pos = next;
+    return true;
+  }
+
   clone(): MT19937 {
     const c = new MT19937(0);
     c.mt.set(this.mt);

@@ -11,6 +11,18 @@ import { fmaf } from "./fmaf.ts";
 import { fma64 } from "./fma64.ts";
 import { logPs, sincosPs, type SinCos } from "./avx_mathfun.ts";
 
+/**
+ * An optional bulk kernel for the default bernoulli_ path (the native CPU library registers one):
+ * draws out.length elements from the MT19937 stream (key advanced in place from pos), writing
+ * `on` where u < p and 0 elsewhere, and returns the new position — or null to fall back.
+ */
+export type BulkBernoulli = (key: Uint32Array, pos: number, p: number, on: number, out: Float32Array) => number | null;
+let bulkBernoulli: BulkBernoulli | null = null;
+
+export function setBulkBernoulli(fn: BulkBernoulli | null): void {
+  bulkBernoulli = fn;
+}
+
 /** c10 default_rng_seed_val: what torch.Generator() and the start-up default generator use. */
 export const DEFAULT_TORCH_SEED = 67280421310721n;
 
@@ -239,6 +251,7 @@ export class TorchGenerator {
       bernoulliMcg31(out, p, this.mt.nextU32());
       return;
     }
+    if (out instanceof Float32Array && bulkBernoulli && this.mt.drawInPlace((key, pos) => bulkBernoulli!(key, pos, p, 1, out))) return;
     // Default kernel: one uniform double (random64, 2 words) per element, keep iff u < p.
     const mt = this.mt;
     for (let i = 0; i < n; i++) {
@@ -264,9 +277,10 @@ export class TorchGenerator {
     if (p === 0 || n === 0) return out.fill(1);
     if (p === 1) return out.fill(0);
     const q = 1 - p; // a double: bernoulli_ compares against it
-    this.fillBernoulli(out, q);
     // noise.div_(1-p): the scalar is cast to float, then 1.0f / q_f.
     const scale = Math.fround(1 / Math.fround(q));
+    if (!this.bernoulliMkl && bulkBernoulli && this.mt.drawInPlace((key, pos) => bulkBernoulli!(key, pos, q, scale, out))) return out;
+    this.fillBernoulli(out, q);
     for (let i = 0; i < n; i++) out[i] = out[i] === 0 ? 0 : scale;
     return out;
   }
