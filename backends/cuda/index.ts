@@ -122,6 +122,22 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
 }
 
+/** The one stride that walks dims `shape` (strides `strides`) in row-major order, or null if none does. */
+function mergedStride(shape: readonly number[], strides: readonly number[]): number | null {
+  let stride: number | null = null;
+  let expect = 0;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    const size = shape[i]!;
+    if (size === 1) continue;
+    if (size === 0) return 0;
+    const st = strides[i]!;
+    if (stride === null) stride = st;
+    else if (st !== expect) return null;
+    expect = st * size;
+  }
+  return stride ?? 0;
+}
+
 /** Number of leading elements when the trailing dims of `shape` holding `inner` elements are removed. */
 function outerCount(shape: readonly number[], inner: number): number {
   let suffix = 1;
@@ -350,24 +366,45 @@ export class CudaBackend implements Backend {
 
   // ---- softmax family ----
 
+  // Core hands these views of any rank (softmax over the last dim, e.g. attention scores
+  // [N, H, S, T]); the kernels take [R, C] rows, see asRows.
+
   softmax(x: View, log: boolean): Storage {
-    this.checkRows(x, "softmax");
+    this.checkFloating(x, "softmax");
+    const xr = this.asRows(x);
     const out = this.alloc(x.storage.dtype, numel(x.shape));
-    this.cu.softmax(this.pack.start().num(log ? 1 : 0).num(0).num(out.ptr).view(x).done());
+    this.cu.softmax(this.pack.start().num(log ? 1 : 0).num(0).num(out.ptr).view(xr).done());
     return out;
   }
 
   softmaxBackward(y: View, gy: View, log: boolean): Storage {
-    this.checkRows(y, "softmaxBackward");
-    const gyv = this.asDtype(gy, y.storage.dtype);
+    this.checkFloating(y, "softmaxBackward");
+    if (!sameShape(y.shape, gy.shape)) throw new Error(`softmaxBackward: shapes [${y.shape}] and [${gy.shape}] differ`);
+    const yr = this.asRows(y);
+    const gyr = this.asRows(this.asDtype(gy, y.storage.dtype));
     const out = this.alloc(y.storage.dtype, numel(y.shape));
-    this.cu.softmax(this.pack.start().num(log ? 1 : 0).num(1).num(out.ptr).view(y).view(gyv).done());
+    this.cu.softmax(this.pack.start().num(log ? 1 : 0).num(1).num(out.ptr).view(yr).view(gyr).done());
     return out;
   }
 
-  private checkRows(x: View, what: string): void {
-    if (x.shape.length !== 2) throw new Error(`${what}: expected a [R, C] view, got [${x.shape}]`);
+  private checkFloating(x: View, what: string): void {
     if (!isFloating(x.storage.dtype)) throw new XtError(`${what} of a ${x.storage.dtype} tensor is not supported`);
+  }
+
+  /**
+   * x as a logical [R, C] view (C = the last dim, R = the product of the others): the leading dims
+   * merged into one row stride when they can be, else a contiguous copy.
+   */
+  private asRows(x: View): View {
+    const nd = x.shape.length;
+    if (nd === 2) return x;
+    if (nd === 0) return { storage: x.storage, shape: [1, 1], strides: [1, 1], offset: x.offset };
+    const C = x.shape[nd - 1]!;
+    const cs = x.strides[nd - 1]!;
+    const rowStride = mergedStride(x.shape.slice(0, -1), x.strides.slice(0, -1));
+    if (rowStride !== null) return { storage: x.storage, shape: [numel(x.shape) / (C || 1), C], strides: [rowStride, cs], offset: x.offset };
+    const s = this.contiguous(x);
+    return { storage: s, shape: [numel(x.shape) / (C || 1), C], strides: [C, 1], offset: 0 };
   }
 
   // ---- indexing ----
