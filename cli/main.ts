@@ -1,24 +1,49 @@
 /** xt's command line: parses arguments, hands work to core/, renders results. */
 import { Command, CommanderError } from "commander";
+import { useDevice } from "../core/device.ts";
 import { XtError } from "../core/errors.ts";
+import { registerBench } from "./commands/bench.ts";
 import { registerCheck } from "./commands/check.ts";
+import { registerCaptioning } from "./commands/captioning.ts";
+import { registerSample } from "./commands/sample.ts";
+import { registerVit } from "./commands/vit.ts";
 
 const program = new Command();
 program
   .name("xt")
   .description("Transformer captioning and Vision Transformer (CS231n) with exact PyTorch parity")
   .version("0.1.0")
+  .option("--device <kind>", "auto, cpu or cuda (default: $XT_DEVICE, else auto)")
   .showHelpAfterError()
   .exitOverride();
+
+// Pick the device once, before any command runs: auto falls back to the CPU with one line.
+program.hook("preAction", (_root, action) => {
+  const req = (action.opts().device as string | undefined) ?? (program.opts().device as string | undefined) ?? process.env.XT_DEVICE ?? "auto";
+  const choice = useDevice(req);
+  if (req === "auto" && choice.device === "cpu") process.stderr.write(`xt: ${choice.note}\n`);
+});
 
 let exitCode = 0;
 const exit = (code: number): void => {
   exitCode = code;
 };
 registerCheck(program, exit);
+registerBench(program, exit);
+registerCaptioning(program, exit);
+registerSample(program, exit);
+registerVit(program, exit);
+
+/** The design card's hyphenated spellings (train-vit, overfit-captioning, …) as aliases of "group sub". */
+function splitHyphenAlias(argv: string[]): string[] {
+  const m = /^(overfit|train|eval|cost)-([a-z]+)$/.exec(argv[2] ?? "");
+  const group = m && program.commands.find((c) => c.name() === m[1]);
+  if (!m || !group?.commands.some((c) => c.name() === m[2])) return argv;
+  return [argv[0]!, argv[1]!, m[1]!, m[2]!, ...argv.slice(3)];
+}
 
 try {
-  await program.parseAsync(process.argv);
+  await program.parseAsync(splitHyphenAlias(process.argv));
 } catch (e) {
   if (e instanceof CommanderError) {
     process.exit(e.exitCode);

@@ -71,3 +71,23 @@ test.skipIf(probeCuda().ok)("--device cuda without a GPU fails and says why; aut
   expect(bad.code).toBe(2);
   expect(bad.err).toContain("--device");
 });
+
+test("hyphenated command aliases (train-vit, overfit-captioning) reach the grouped commands", () => {
+  for (const [alias, usage] of [["train-vit", "xt train vit"], ["overfit-captioning", "xt overfit captioning"], ["cost-vit", "xt cost vit"]]) {
+    const r = xt(alias!, "--help");
+    expect(r.code).toBe(0);
+    expect(r.out).toContain(`Usage: ${usage}`);
+  }
+  expect(xt("train-nothing").code).not.toBe(0);
+});
+
+test("xt bench times a workload and rejects unknown ones", () => {
+  const r = xt("bench", "check-all", "--json");
+  expect(r.code).toBe(0);
+  const doc = JSON.parse(r.out);
+  expect(doc.workload).toBe("check-all");
+  expect(doc.ms).toBeGreaterThan(0);
+  const bad = xt("bench", "nope");
+  expect(bad.code).toBe(2);
+  expect(bad.err).toContain("valid workloads: vit-train, caption-overfit, check-all, matmul");
+});

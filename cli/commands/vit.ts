@@ -1,0 +1,483 @@
+/**
+ * The Vision Transformer commands:
+ *   xt overfit vit   the notebook's overfit cell: the first 64 training images, dropout 0
+ *   xt train vit     ClassificationSolverViT: epochs of train + test, results JSON, best checkpoint
+ *   xt eval vit      test accuracy and confusion matrix of a checkpoint
+ *   xt cost vit      parameters and FLOPs per layer, and what doubling a size does (Inline Q3)
+ */
+import type { Command } from "commander";
+import { XtError } from "../../core/errors.ts";
+import type { ImageDataset, ImageDatasetName } from "../../core/data/image_dataset.ts";
+import { takeFirst } from "../../core/data/dataloader.ts";
+import { currentBackend } from "../../core/device.ts";
+import { loadCheckpoint, sidecarPath } from "../../core/io/checkpoint.ts";
+import { manualSeed } from "../../core/random/index.ts";
+import { resetStop, stopSignal } from "../../core/train/stop.ts";
+import {
+  DATASET_SHAPES, NOTEBOOK_VIT, VIT_OVERFIT_DEFAULTS, VIT_TRAIN_DEFAULTS, buildVit, describeVit, modelConfigFrom,
+  resolveModelConfig, validateModelConfig, type VitModelConfig, type VitModelOverrides,
+} from "../../core/train/vit_config.ts";
+import { vitCost, vitScaling, type VitCost, type VitScaling } from "../../core/train/vit_cost.ts";
+import { loadEmbeddedFirst64, loadVitSplit, parseDatasetName } from "../../core/train/vit_data.ts";
+import { evaluateClassifier, type EvalResult } from "../../core/train/vit_eval.ts";
+import { overfitVit, trainVit } from "../../core/train/vit_trainer.ts";
+import { parseIntFlag, parseNumberFlag } from "../flags.ts";
+import { createProgress } from "../render/progress.ts";
+import { makeStyle } from "../render/style.ts";
+
+export interface VitModelFlags {
+  imgSize?: string;
+  patchSize?: string;
+  inChannels?: string;
+  embedDim?: string;
+  layers?: string;
+  heads?: string;
+  ffnDim?: string;
+  dropout?: string;
+}
+
+interface OutputFlags {
+  json?: boolean;
+  plain?: boolean;
+  printEvery?: string;
+  color?: boolean;
+}
+
+export interface OverfitVitFlags extends VitModelFlags, OutputFlags {
+  dataset?: string;
+  dataDir?: string;
+  lr?: string;
+  weightDecay?: string;
+  steps?: string;
+  seed?: string;
+}
+
+export interface TrainVitFlags extends VitModelFlags, OutputFlags {
+  dataset?: string;
+  dataDir?: string;
+  lr?: string;
+  weightDecay?: string;
+  batchSize?: string;
+  epochs?: string;
+  seed?: string;
+  save?: string;
+  results?: string;
+  maxTrain?: string;
+  maxTest?: string;
+}
+
+export interface EvalVitFlags {
+  checkpoint?: string;
+  dataset?: string;
+  dataDir?: string;
+  batchSize?: string;
+  maxTest?: string;
+  json?: boolean;
+  color?: boolean;
+}
+
+export interface CostVitFlags extends VitModelFlags {
+  dataset?: string;
+  json?: boolean;
+  color?: boolean;
+}
+
+const DEFAULT_DATASET: ImageDatasetName = "fashion-mnist";
+const DEFAULT_SEED = 231;
+
+/** Strictly parsed model flags; undefined where not given. */
+export function parseModelFlags(o: VitModelFlags): VitModelOverrides {
+  const int = (flag: string, raw: string | undefined): number | undefined => (raw === undefined ? undefined : parseIntFlag(flag, raw, 1));
+  return {
+    imgSize: int("--img-size", o.imgSize),
+    patchSize: int("--patch-size", o.patchSize),
+    inChannels: int("--in-channels", o.inChannels),
+    embedDim: int("--embed-dim", o.embedDim),
+    numLayers: int("--layers", o.layers),
+    numHeads: int("--heads", o.heads),
+    dimFeedforward: int("--ffn-dim", o.ffnDim),
+    dropout: o.dropout === undefined ? undefined : parseNumberFlag("--dropout", o.dropout, 0, 0.999999),
+  };
+}
+
+/** The model must take the data set's images as they are (no resizing, like the notebook). */
+function checkModelFitsData(cfg: VitModelConfig, ds: ImageDataset, what: string): void {
+  if (ds.height !== ds.width) throw new XtError(`${ds.source}: images are ${ds.height}×${ds.width}; the ViT needs square images`);
+  if (cfg.imgSize !== ds.height) {
+    throw new XtError(`--img-size ${cfg.imgSize} does not match the ${what} images (${ds.height}×${ds.width}); leave it out to follow the data`, 2);
+  }
+  if (cfg.inChannels !== ds.channels) {
+    throw new XtError(`--in-channels ${cfg.inChannels} does not match the ${what} images (${ds.channels} channel${ds.channels === 1 ? "" : "s"}); leave it out to follow the data`, 2);
+  }
+  validateModelConfig(cfg);
+}
+
+function dataShape(ds: ImageDataset): { channels: number; height: number; width: number; numClasses: number } {
+  return { channels: ds.channels, height: ds.height, width: ds.width, numClasses: ds.classes.length };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+export async function runOverfitVit(o: OverfitVitFlags): Promise<number> {
+  const useEmbedded = o.dataset === undefined && o.dataDir === undefined;
+  const name = o.dataset === undefined ? DEFAULT_DATASET : parseDatasetName(o.dataset);
+  const d = VIT_OVERFIT_DEFAULTS[name];
+  const flags = parseModelFlags(o);
+  const lr = o.lr === undefined ? d.lr : parseNumberFlag("--lr", o.lr, 0);
+  const weightDecay = o.weightDecay === undefined ? d.weightDecay : parseNumberFlag("--weight-decay", o.weightDecay, 0);
+  const steps = o.steps === undefined ? d.steps : parseIntFlag("--steps", o.steps, 1);
+  const seed = o.seed === undefined ? DEFAULT_SEED : parseIntFlag("--seed", o.seed, 0, 0xffffffff);
+  const printEvery = o.printEvery === undefined ? 10 : parseIntFlag("--print-every", o.printEvery, 1);
+  const full = useEmbedded ? await loadEmbeddedFirst64() : loadVitSplit(name, "train", o.dataDir);
+  const data = takeFirst(full, 64);
+  const model = resolveModelConfig(d.model, dataShape(data), { dropout: 0, ...stripUndefined(flags) });
+  checkModelFitsData(model, data, useEmbedded ? "embedded Fashion-MNIST" : name);
+
+  resetStop();
+  const progress = createProgress({ json: o.json, plain: o.plain, printEvery, color: o.color });
+  let r;
+  try {
+    await progress.ready;
+    r = await overfitVit({
+      data, dataset: useEmbedded ? data.source : `${name} ${data.source}`, model, lr, weightDecay, steps, seed,
+      sink: progress.sink, signal: stopSignal(),
+    });
+  } finally {
+    progress.close();
+  }
+  if (!o.json) process.stdout.write(`Overfitting ViT on one batch. Top-1 accuracy: ${r.accuracy}\n`);
+  return r.interrupted ? 130 : 0;
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/** vit.safetensors → vit.results.json (anything else: FILE.results.json). */
+export function resultsPathFor(checkpoint: string): string {
+  const base = checkpoint.endsWith(".safetensors") ? checkpoint.slice(0, -".safetensors".length) : checkpoint;
+  return `${base}.results.json`;
+}
+
+export async function runTrainVit(o: TrainVitFlags): Promise<number> {
+  const name = o.dataset === undefined ? DEFAULT_DATASET : parseDatasetName(o.dataset);
+  const d = VIT_TRAIN_DEFAULTS[name];
+  const flags = parseModelFlags(o);
+  const lr = o.lr === undefined ? d.lr : parseNumberFlag("--lr", o.lr, 0);
+  const weightDecay = o.weightDecay === undefined ? d.weightDecay : parseNumberFlag("--weight-decay", o.weightDecay, 0);
+  const batchSize = o.batchSize === undefined ? d.batchSize : parseIntFlag("--batch-size", o.batchSize, 1);
+  const epochs = o.epochs === undefined ? d.epochs : parseIntFlag("--epochs", o.epochs, 1);
+  const seed = o.seed === undefined ? DEFAULT_SEED : parseIntFlag("--seed", o.seed, 0, 0xffffffff);
+  const maxTrain = o.maxTrain === undefined ? undefined : parseIntFlag("--max-train", o.maxTrain, 1);
+  const maxTest = o.maxTest === undefined ? undefined : parseIntFlag("--max-test", o.maxTest, 1);
+  const printEvery = o.printEvery === undefined ? 10 : parseIntFlag("--print-every", o.printEvery, 1);
+  if (o.save === "") throw new XtError("--save: expected a file name", 2);
+  if (o.results === "") throw new XtError("--results: expected a file name", 2);
+  const save = o.save ?? `vit-${name}.safetensors`;
+  const results = o.results ?? resultsPathFor(save);
+  // Validate the flags that do not need the data before reading 60,000 images.
+  validateModelConfig({ ...d.model, ...stripUndefined(flags), imgSize: flags.imgSize ?? DATASET_SHAPES[name].size, inChannels: flags.inChannels ?? DATASET_SHAPES[name].channels });
+
+  const train = takeFirst(loadVitSplit(name, "train", o.dataDir), maxTrain);
+  const test = takeFirst(loadVitSplit(name, "test", o.dataDir), maxTest);
+  const model = resolveModelConfig(d.model, dataShape(train), flags);
+  checkModelFitsData(model, train, name);
+  if (test.height !== train.height || test.channels !== train.channels) {
+    throw new XtError(`${test.source}: test images are ${test.channels}×${test.height}×${test.width}, train images ${train.channels}×${train.height}×${train.width}`);
+  }
+
+  resetStop();
+  const progress = createProgress({ json: o.json, plain: o.plain, printEvery, color: o.color });
+  let r;
+  try {
+    await progress.ready;
+    r = await trainVit({
+      train, test, datasetName: name, classes: train.classes,
+      datasetLabel: `${name} (${train.n} train / ${test.n} test images, ${train.source})`,
+      model, lr, weightDecay, batchSize, epochs, seed, save, results, sink: progress.sink, signal: stopSignal(),
+    });
+  } finally {
+    progress.close();
+  }
+  if (!o.json) {
+    const perEpoch = r.results.epoch_seconds.map((s) => `${s.toFixed(1)}s`).join(", ");
+    if (r.results["test_acc@1"].length === 0) process.stdout.write("No epoch finished; nothing saved.\n");
+    else process.stdout.write(`Accuracy on test set: ${r.results.best_test_acc}\n`);
+    if (perEpoch) process.stdout.write(`Time per epoch: ${perEpoch}\n`);
+    if (r.checkpoint) process.stdout.write(`Best model: ${r.checkpoint} (sidecar ${sidecarPath(r.checkpoint)})\n`);
+    if (r.results.epoch_seconds.length) process.stdout.write(`Results: ${results}\n`);
+  }
+  return r.interrupted ? 130 : 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+export interface EvalVitReport {
+  checkpoint: string;
+  dataset: string;
+  source: string;
+  model: VitModelConfig;
+  classes: string[];
+  loss: number;
+  accuracy: number;
+  correct: number;
+  n: number;
+  confusion: number[][];
+  perClassAccuracy: (number | null)[];
+}
+
+export async function evalVit(o: EvalVitFlags): Promise<EvalVitReport> {
+  if (!o.checkpoint) throw new XtError("eval vit: --checkpoint FILE is required", 2);
+  const ck = loadCheckpoint(o.checkpoint);
+  if (ck.meta.kind !== "vit") throw new XtError(`${o.checkpoint}: a ${ck.meta.kind} checkpoint, not a ViT one`);
+  const cfg = ck.meta.config as { model?: unknown; dataset?: unknown; batchSize?: unknown; classes?: unknown };
+  const model = modelConfigFrom(cfg.model, o.checkpoint);
+  const savedName = typeof cfg.dataset === "string" ? cfg.dataset : undefined;
+  const name = o.dataset !== undefined ? parseDatasetName(o.dataset) : savedName !== undefined ? parseDatasetName(savedName) : DEFAULT_DATASET;
+  const batchSize = o.batchSize !== undefined ? parseIntFlag("--batch-size", o.batchSize, 1) : typeof cfg.batchSize === "number" ? cfg.batchSize : 64;
+  const maxTest = o.maxTest === undefined ? undefined : parseIntFlag("--max-test", o.maxTest, 1);
+  const test = takeFirst(loadVitSplit(name, "test", o.dataDir), maxTest);
+  if (test.height !== model.imgSize || test.channels !== model.inChannels) {
+    throw new XtError(
+      `${o.checkpoint}: the model takes ${model.inChannels}×${model.imgSize}×${model.imgSize} images, the ${name} test images are ${test.channels}×${test.height}×${test.width}`,
+    );
+  }
+  if (test.classes.length !== model.numClasses) {
+    throw new XtError(`${o.checkpoint}: the model has ${model.numClasses} classes, ${name} has ${test.classes.length}`);
+  }
+  manualSeed(0); // no draws matter in eval mode; fixed so construction is deterministic
+  const net = buildVit(model);
+  net.loadStateDict(ck.weights);
+  const ev: EvalResult = await evaluateClassifier(net, test, { batchSize, numClasses: model.numClasses });
+  return {
+    checkpoint: o.checkpoint, dataset: name, source: test.source, model, classes: test.classes,
+    loss: ev.loss, accuracy: ev.accuracy, correct: ev.correct, n: ev.n, confusion: ev.confusion,
+    perClassAccuracy: ev.confusion.map((row, i) => {
+      const t = row.reduce((s, v) => s + v, 0);
+      return t === 0 ? null : row[i]! / t;
+    }),
+  };
+}
+
+/** The confusion matrix as an aligned table: rows = true class, columns = predicted class. */
+export function confusionTable(r: Pick<EvalVitReport, "classes" | "confusion" | "perClassAccuracy">, bold: (s: string) => string = (s) => s): string {
+  const C = r.classes.length;
+  const labels = r.classes.map((c, i) => `${i} ${c.length > 14 ? `${c.slice(0, 13)}…` : c}`);
+  const lw = Math.max(10, ...labels.map((l) => l.length));
+  const cells = r.confusion.map((row) => row.map(String));
+  const cw = Math.max(4, ...cells.flat().map((s) => s.length), String(C - 1).length);
+  const head = `${"true \\ predicted".padEnd(lw)}  ${Array.from({ length: C }, (_, j) => String(j).padStart(cw)).join(" ")}  ${"acc".padStart(6)}`;
+  const lines = [bold(head)];
+  r.confusion.forEach((row, i) => {
+    const acc = r.perClassAccuracy[i];
+    const cellsI = row.map((v, j) => (i === j ? bold(String(v).padStart(cw)) : String(v).padStart(cw)));
+    lines.push(`${labels[i]!.padEnd(lw)}  ${cellsI.join(" ")}  ${(acc === null || acc === undefined ? "-" : acc.toFixed(3)).padStart(6)}`);
+  });
+  return lines.join("\n");
+}
+
+async function runEvalVit(o: EvalVitFlags): Promise<number> {
+  const r = await evalVit(o);
+  if (o.json) {
+    process.stdout.write(JSON.stringify(r) + "\n");
+    return 0;
+  }
+  const c = makeStyle(process.stdout, o.color === false);
+  process.stdout.write(
+    [
+      c.bold(`${describeVit(r.model)} from ${r.checkpoint}`),
+      `data: ${r.source}`,
+      `test accuracy ${r.accuracy.toFixed(4)} (${r.correct}/${r.n})  test loss ${r.loss.toFixed(4)}  on ${currentBackend().name}`,
+      "",
+      confusionTable(r, (s) => c.bold(s)),
+      "",
+    ].join("\n"),
+  );
+  return 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+const fmtInt = (n: number): string => Math.round(n).toLocaleString("en-US");
+const fmtRatio = (x: number): string => {
+  if (!Number.isFinite(x)) return "∞";
+  const s = x >= 1 ? (Number.isInteger(x) ? String(x) : x.toFixed(2)) : Number.isInteger(1 / x) ? `1/${1 / x}` : x.toFixed(3);
+  return `×${s}`;
+};
+
+export function costConfig(o: CostVitFlags): VitModelConfig {
+  const flags = parseModelFlags(o);
+  let base: VitModelConfig = { ...NOTEBOOK_VIT };
+  if (o.dataset !== undefined) {
+    const name = parseDatasetName(o.dataset);
+    const s = DATASET_SHAPES[name];
+    base = { ...VIT_TRAIN_DEFAULTS[name].model, imgSize: s.size, inChannels: s.channels };
+  }
+  const cfg = { ...base, ...stripUndefined(flags) };
+  validateModelConfig(cfg);
+  return cfg;
+}
+
+export function costReport(cost: VitCost, scaling: VitScaling[]): string {
+  const k = cost.config;
+  const L = k.numLayers;
+  const rows: [string, string, string, string][] = [
+    ["patch embedding", fmtInt(cost.patchEmbedding.params), fmtInt(cost.patchEmbedding.flops), "2·T·p·D"],
+    ["per encoder layer:", "", "", ""],
+    ["  attention projections", fmtInt(cost.layer.attentionProjections.params), fmtInt(cost.layer.attentionProjections.flops), "8·T·D²  (Q, K, V, out)"],
+    ["  attention scores", "0", fmtInt(cost.layer.attentionScores.flops), "4·T²·D  (QKᵀ, weights·V)"],
+    ["  feed-forward", fmtInt(cost.layer.feedForward.params), fmtInt(cost.layer.feedForward.flops), "4·T·D·F"],
+    ["  layer norms", fmtInt(cost.layer.layerNorms.params), "-", ""],
+    ["  layer total", fmtInt(cost.layer.total.params), fmtInt(cost.layer.total.flops), ""],
+    [`× ${L} layers`, fmtInt(L * cost.layer.total.params), fmtInt(L * cost.layer.total.flops), ""],
+    ["head", fmtInt(cost.head.params), fmtInt(cost.head.flops), "2·D·K"],
+    ["total", fmtInt(cost.total.params), fmtInt(cost.total.forwardFlops), `training ≈ 3× = ${(cost.total.trainFlops / 1e6).toFixed(1)} MFLOPs/image`],
+  ];
+  const w = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i]!.length), ["part", "params", "FLOPs/image"][i]!.length));
+  const line = (r: string[]): string => `${r[0]!.padEnd(w[0]!)}  ${r[1]!.padStart(w[1]!)}  ${r[2]!.padStart(w[2]!)}  ${r[3]}`.trimEnd();
+  const out = [
+    describeVit(k),
+    `T = (${k.imgSize}/${k.patchSize})² = ${cost.tokens} tokens, p = ${k.patchSize}·${k.patchSize}·${k.inChannels} = ${cost.patchValues} values per patch, D = ${k.embedDim}, F = ${k.dimFeedforward}, K = ${k.numClasses}`,
+    "FLOPs: forward pass, one image, matrix products (multiply-add = 2); softmax, GELU, norms left out",
+    "",
+    line(["part", "params", "FLOPs/image", "formula"]),
+    ...rows.map(line),
+    "",
+    "Inline Question 3: one size doubled at a time (new / old)",
+  ];
+  const srows = scaling.map((s) => {
+    const c = s.config;
+    const what = s.change === "hidden size" ? `D ${c.embedDim}` : s.change === "image size" ? `img ${c.imgSize} (T ${s.cost.tokens})`
+      : s.change === "patch size" ? `patch ${c.patchSize} (T ${s.cost.tokens})` : `layers ${c.numLayers}`;
+    return [
+      s.change, what + (s.buildable ? "" : " *"), fmtRatio(s.ratio.attentionProjections), fmtRatio(s.ratio.attentionScores),
+      fmtRatio(s.ratio.selfAttentionAllLayers), fmtRatio(s.ratio.feedForward), fmtRatio(s.ratio.forwardFlops), fmtRatio(s.ratio.params),
+    ];
+  });
+  const sh = ["change", "new", "attn proj", "attn scores", "self-attn (all layers)", "feed-fwd", "model FLOPs", "params"];
+  const sw = sh.map((h, i) => Math.max(h.length, ...srows.map((r) => r[i]!.length)));
+  const sline = (r: string[]): string => r.map((v, i) => (i < 2 ? v.padEnd(sw[i]!) : v.padStart(sw[i]!))).join("  ");
+  out.push(sline(sh), ...srows.map(sline));
+  if (scaling.some((s) => !s.buildable)) out.push("* the image size is then not divisible by the patch size; the formulas still apply");
+  const T = cost.tokens;
+  const D = k.embedDim;
+  out.push(
+    "",
+    `(i)   hidden size ×2: projections grow with D² (×4), scores with D (×2); here projections are ${((cost.layer.attentionProjections.flops / cost.layer.selfAttention.flops) * 100).toFixed(0)}% of self-attention (T = ${T} < 2D = ${2 * D} makes them dominate), so ${fmtRatio(scaling[0]!.ratio.selfAttention)}.`,
+    `(ii)  image height and width ×2: 4× the tokens, projections ×4 (linear in T), scores ×16 (quadratic in T): ${fmtRatio(scaling[1]!.ratio.selfAttention)} here.`,
+    `(iii) patch size ×2: 1/4 of the tokens, projections ×1/4, scores ×1/16: ${fmtRatio(scaling[2]!.ratio.selfAttention)} here (the patch embedding's parameters grow ×4).`,
+    `(iv)  layers ×2: every per-layer cost is paid twice: self-attention ×2, parameters ${fmtRatio(scaling[3]!.ratio.params)}.`,
+  );
+  return out.join("\n");
+}
+
+function runCostVit(o: CostVitFlags): number {
+  const cfg = costConfig(o);
+  const cost = vitCost(cfg);
+  const scaling = vitScaling(cfg);
+  if (o.json) {
+    process.stdout.write(JSON.stringify({ ...cost, scaling: scaling.map(({ cost: c, ...s }) => ({ ...s, tokens: c.tokens, params: c.total.params, forwardFlops: c.total.forwardFlops })) }) + "\n");
+  } else {
+    const c = makeStyle(process.stdout, o.color === false);
+    const text = costReport(cost, scaling).split("\n");
+    text[0] = c.bold(text[0]!);
+    process.stdout.write(text.join("\n") + "\n");
+  }
+  return 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+function parentCommand(program: Command, name: string, description: string): Command {
+  return program.commands.find((c) => c.name() === name) ?? program.command(name).description(description);
+}
+
+function addModelFlags(c: Command, models: Partial<Record<ImageDatasetName, VitModelConfig>>): Command {
+  const d = (k: keyof VitModelConfig): string => perDataset(models as Record<ImageDatasetName, VitModelConfig>, k);
+  return c
+    .option("--img-size <n>", "image size (default: the data set's)")
+    .option("--patch-size <n>", `patch size (${d("patchSize")})`)
+    .option("--in-channels <n>", "image channels (default: the data set's)")
+    .option("--embed-dim <n>", `embedding width D (${d("embedDim")})`)
+    .option("--layers <n>", `encoder layers (${d("numLayers")})`)
+    .option("--heads <n>", `attention heads (${d("numHeads")})`)
+    .option("--ffn-dim <n>", `feed-forward width (${d("dimFeedforward")})`)
+    .option("--dropout <p>", `dropout (${d("dropout")})`);
+}
+
+/** "default 128", or the per-data-set values when they differ. */
+function perDataset<T extends object>(t: Readonly<Partial<Record<ImageDatasetName, T>>>, key: keyof T): string {
+  const entries = Object.entries(t) as [ImageDatasetName, T][];
+  const values = [...new Set(entries.map(([, v]) => v[key]))];
+  if (values.length === 1) return `default ${String(values[0])}`;
+  return `default: ${values.map((v) => `${entries.filter(([, x]) => x[key] === v).map(([n]) => n).join("/")} ${String(v)}`).join(", ")}`;
+}
+
+const modelsOf = (t: Readonly<Record<ImageDatasetName, { model: VitModelConfig }>>): Record<ImageDatasetName, VitModelConfig> =>
+  Object.fromEntries(Object.entries(t).map(([k, v]) => [k, v.model])) as Record<ImageDatasetName, VitModelConfig>;
+
+function addOutputFlags(c: Command): Command {
+  return c
+    .option("--json", "print JSON lines (start, step, epoch, end events)")
+    .option("--plain", "plain progress lines")
+    .option("--print-every <n>", "print every n steps (default 10)")
+    .option("--no-color", "no colour");
+}
+
+export function registerVit(program: Command, exit: (code: number) => void): void {
+  const overfit = parentCommand(program, "overfit", "overfit a model on a small training set (the notebook's overfit cells)");
+  addOutputFlags(addModelFlags(
+    overfit.command("vit").description(
+      "overfit the Vision Transformer (dropout 0) on the first 64 training images; embedded Fashion-MNIST images unless --dataset/--data-dir",
+    ),
+    modelsOf(VIT_OVERFIT_DEFAULTS),
+  ))
+    .option("--dataset <name>", "cifar10, fashion-mnist or mnist (default: the embedded first 64 Fashion-MNIST images)")
+    .option("--data-dir <dir>", "folder with the data set's files")
+    .option("--lr <x>", `Adam learning rate (${perDataset(VIT_OVERFIT_DEFAULTS, "lr")})`)
+    .option("--weight-decay <x>", `Adam weight decay, L2 on the gradient (${perDataset(VIT_OVERFIT_DEFAULTS, "weightDecay")})`)
+    .option("--steps <n>", `optimisation steps (${perDataset(VIT_OVERFIT_DEFAULTS, "steps")})`)
+    .option("--seed <n>", `torch.manual_seed (default ${DEFAULT_SEED})`)
+    .action(async (opts: OverfitVitFlags) => exit(await runOverfitVit(opts)));
+
+  const train = parentCommand(program, "train", "train a model");
+  addOutputFlags(addModelFlags(
+    train.command("vit").description("train the Vision Transformer: each epoch train loss/accuracy then test loss/accuracy; results JSON and the best checkpoint"),
+    modelsOf(VIT_TRAIN_DEFAULTS),
+  ))
+    .option("--dataset <name>", `cifar10, fashion-mnist or mnist (default ${DEFAULT_DATASET})`)
+    .option("--data-dir <dir>", "folder with the data set's files (default: $XT_DATA_DIR, ./data, the system copy)")
+    .option("--lr <x>", `Adam learning rate (${perDataset(VIT_TRAIN_DEFAULTS, "lr")})`)
+    .option("--weight-decay <x>", `Adam weight decay, L2 on the gradient (${perDataset(VIT_TRAIN_DEFAULTS, "weightDecay")})`)
+    .option("--batch-size <n>", `batch size (${perDataset(VIT_TRAIN_DEFAULTS, "batchSize")})`)
+    .option("--epochs <n>", `epochs (${perDataset(VIT_TRAIN_DEFAULTS, "epochs")})`)
+    .option("--seed <n>", `torch.manual_seed (default ${DEFAULT_SEED})`)
+    .option("--save <file>", "best model's checkpoint, safetensors + JSON sidecar (default vit-<dataset>.safetensors)")
+    .option("--results <file>", "results JSON (default: next to the checkpoint, <name>.results.json)")
+    .option("--max-train <n>", "train on the first n training images only")
+    .option("--max-test <n>", "test on the first n test images only")
+    .action(async (opts: TrainVitFlags) => exit(await runTrainVit(opts)));
+
+  const evalCmd = parentCommand(program, "eval", "evaluate a checkpoint");
+  evalCmd.command("vit").description("test accuracy and per-class confusion matrix of a ViT checkpoint")
+    .option("--checkpoint <file>", "checkpoint written by train vit (.safetensors, with its .json sidecar)")
+    .option("--dataset <name>", "cifar10, fashion-mnist or mnist (default: the checkpoint's)")
+    .option("--data-dir <dir>", "folder with the data set's files")
+    .option("--batch-size <n>", "evaluation batch size (default: the checkpoint's)")
+    .option("--max-test <n>", "the first n test images only")
+    .option("--json", "print the report as JSON")
+    .option("--no-color", "no colour")
+    .action(async (opts: EvalVitFlags) => exit(await runEvalVit(opts)));
+
+  const cost = parentCommand(program, "cost", "parameter and FLOP counts");
+  addModelFlags(
+    cost.command("vit").description("parameters and FLOPs per layer of a ViT, and how they change when a size doubles (Inline Question 3)"),
+    { cifar10: { ...NOTEBOOK_VIT } },
+  )
+    .option("--dataset <name>", "start from this data set's training defaults instead of the notebook's model")
+    .option("--json", "print the numbers as JSON")
+    .option("--no-color", "no colour")
+    .action((opts: CostVitFlags) => exit(runCostVit(opts)));
+}
