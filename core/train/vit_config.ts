@@ -49,21 +49,23 @@ export const DATASET_SHAPES: Readonly<Record<ImageDatasetName, { channels: numbe
 });
 
 /**
- * Per-dataset training defaults, chosen by measurement (docs/vit-defaults.md): each beats the
- * notebook's target in the notebook's 2 epochs.
+ * Per-dataset training defaults, chosen by measurement on Fashion-MNIST (docs/vit-defaults.md):
+ * the notebook's model and batch size with dropout 0 and Adam lr 7e-4, 2 epochs. Three seeds gave
+ * test accuracy 0.830–0.835 against 0.804–0.806 for the notebook's dropout 0.1 / lr 1e-3.
+ * CIFAR-10 and MNIST (not measured here) carry the same settings over.
  */
 export const VIT_TRAIN_DEFAULTS: Readonly<Record<ImageDatasetName, Readonly<VitTrainDefaults>>> = Object.freeze({
   "cifar10": {
-    model: { ...NOTEBOOK_VIT, patchSize: 4 },
-    lr: 1e-3, weightDecay: 0, batchSize: 64, epochs: 2,
+    model: { ...NOTEBOOK_VIT, dropout: 0 },
+    lr: 7e-4, weightDecay: 0, batchSize: 64, epochs: 2,
   },
   "fashion-mnist": {
-    model: { ...NOTEBOOK_VIT, imgSize: 28, inChannels: 1, patchSize: 7 },
-    lr: 1e-3, weightDecay: 0, batchSize: 64, epochs: 2,
+    model: { ...NOTEBOOK_VIT, imgSize: 28, inChannels: 1, patchSize: 7, dropout: 0 },
+    lr: 7e-4, weightDecay: 0, batchSize: 64, epochs: 2,
   },
   "mnist": {
-    model: { ...NOTEBOOK_VIT, imgSize: 28, inChannels: 1, patchSize: 7 },
-    lr: 1e-3, weightDecay: 0, batchSize: 64, epochs: 2,
+    model: { ...NOTEBOOK_VIT, imgSize: 28, inChannels: 1, patchSize: 7, dropout: 0 },
+    lr: 7e-4, weightDecay: 0, batchSize: 64, epochs: 2,
   },
 });
 
