@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { TorchGenerator, manualSeed, defaultGenerator } from "../random/index.ts";
+import { TorchGenerator, manualSeed } from "../random/index.ts";
 import { DataLoader, batchIndices, takeFirst, type TensorImageSet } from "./dataloader.ts";
 
 interface Case {
@@ -63,7 +63,6 @@ describe("DataLoader matches torch.utils.data.DataLoader (fixtures/gen/gen_datal
     const dl = new DataLoader(indexSet(c.n), { batchSize: c.batchSize, shuffle: true });
     expect([...dl].map((b) => [...b.indices])).toEqual(c.passes[0]!.batches);
     expect([...dl].map((b) => [...b.indices])).toEqual(c.passes[1]!.batches);
-    void defaultGenerator;
   });
 
   test("keeps the last partial batch", () => {
