@@ -17,6 +17,11 @@ export class MultiHeadAttention extends Module {
   readonly proj: Linear;
   readonly attnDrop: Dropout;
   readonly headDim: number;
+  /**
+   * When set (by core/models/attention_capture.ts, eval mode only), receives each forward pass's
+   * softmax weights (N, H, S, T) before dropout. Reading them changes no number and no draw.
+   */
+  onWeights: ((weights: Tensor) => void) | null = null;
 
   constructor(readonly embedDim: number, readonly numHeads: number, dropout = 0.1) {
     super();
@@ -47,7 +52,9 @@ export class MultiHeadAttention extends Module {
     const V = transpose(view(this.value.forward(value), [N, T, H, D]), 1, 2);
     let scores = div(matmul(Q, transpose(K, -2, -1)), Math.fround(Math.sqrt(D)));
     if (attnMask) scores = maskedFill(scores, compare("eq", attnMask, 0), -Infinity);
-    const attn = this.attnDrop.forward(softmax(scores, -1));
+    const weights = softmax(scores, -1);
+    if (this.onWeights) this.onWeights(weights);
+    const attn = this.attnDrop.forward(weights);
     const out = contiguous(transpose(matmul(attn, V), 1, 2));
     return this.proj.forward(reshape(out, [N, S, E]));
   }
