@@ -1,6 +1,6 @@
 /** The loss-curve SVG. */
 import { expect, test } from "bun:test";
-import { lossCurveSvg, niceTicks, plotSvg } from "../cli/render/plot.ts";
+import { lossCurveSvg, niceTicks, plotSvg } from "../cli/render/figures/line_chart.ts";
 
 test("ticks are round numbers covering the range", () => {
   expect(niceTicks(0, 200)).toEqual([0, 50, 100, 150, 200]);

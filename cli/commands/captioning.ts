@@ -6,14 +6,14 @@
 import type { Command } from "commander";
 import { currentBackend } from "../../core/device.ts";
 import { XtError } from "../../core/errors.ts";
-import { writeFileAtomic } from "../../core/io/atomic_write.ts";
 import { evaluateCaptioningLoss } from "../../core/train/captioning_solver.ts";
 import { stopRequested } from "../../core/train/stop.ts";
 import {
   resumeCaptioningRun, saveCaptioningCheckpoint, startCaptioningRun, type CaptioningRun,
 } from "../../core/train/captioning_run.ts";
 import { parseIntFlag, parseNumberFlag } from "../flags.ts";
-import { lossCurveSvg } from "../render/plot.ts";
+import { lossCurveSvg } from "../render/figures/line_chart.ts";
+import { figureFormat, writeFigure } from "../render/figures/write_figure.ts";
 import { INTERRUPT_EXIT_CODE } from "../render/interrupt.ts";
 import { createProgress } from "../render/progress.ts";
 
@@ -83,6 +83,7 @@ export async function runCaptioningCommand(mode: Mode, o: CaptioningCommandOpts)
     ? (o.valCaptions === undefined ? TRAIN_DEFAULTS.valCaptions : parseIntFlag("--val-captions", o.valCaptions, 1))
     : undefined;
   if (o.save !== undefined && o.save === "") throw new XtError("--save: expected a file name", 2);
+  if (o.plot !== undefined) figureFormat(o.plot, "--plot"); // before training, not after
 
   let r: CaptioningRun;
   if (o.resume !== undefined) {
@@ -143,10 +144,10 @@ export async function runCaptioningCommand(mode: Mode, o: CaptioningCommandOpts)
     progress.close();
   }
   if (o.plot) {
-    writeFileAtomic(o.plot, lossCurveSvg(solver.lossHistory, {
+    await writeFigure(o.plot, lossCurveSvg(solver.lossHistory, {
       title: `${command}: training loss history`,
       val: solver.valHistory.map((v) => [v.epoch * solver.iterationsPerEpoch, v.loss] as [number, number]),
-    }));
+    }), "--plot");
   }
   if (!o.json) {
     if (result.finalLoss !== undefined) process.stdout.write(`Final loss: ${result.finalLoss}\n`);
@@ -174,7 +175,7 @@ function addCaptioningFlags(c: Command, mode: Mode): Command {
     .option("--data-dir <dir>", "COCO captioning folder (default: $XT_DATA_DIR, else the embedded coco-mini)")
     .option("--pca", "use the 512-d PCA features (default)")
     .option("--no-pca", "use the 4096-d fc7 features")
-    .option("--plot <file>", "write the loss curve as an SVG")
+    .option("--plot <file>", "write the loss curve: .svg or .png")
     .option("--save <file>", mode === "train" ? "write the last checkpoint (each epoch) and the best one (FILE.best...)" : "write a checkpoint at the end")
     .option("--resume <file>", "continue the run saved in this checkpoint")
     .option("--json", "print JSON lines (start, step, epoch, end events)")
