@@ -2,9 +2,11 @@
 import { Command, CommanderError } from "commander";
 import { useDevice } from "../core/device.ts";
 import { XtError } from "../core/errors.ts";
+import { registerAttention } from "./commands/attention.ts";
 import { registerBench } from "./commands/bench.ts";
 import { registerCheck } from "./commands/check.ts";
 import { registerCaptioning } from "./commands/captioning.ts";
+import { registerPlot } from "./commands/plot.ts";
 import { registerSample } from "./commands/sample.ts";
 import { registerVit } from "./commands/vit.ts";
 
@@ -33,6 +35,8 @@ registerBench(program, exit);
 registerCaptioning(program, exit);
 registerSample(program, exit);
 registerVit(program, exit);
+registerAttention(program, exit);
+registerPlot(program, exit);
 
 /** The design card's hyphenated spellings (train-vit, overfit-captioning, …) as aliases of "group sub". */
 function splitHyphenAlias(argv: string[]): string[] {

@@ -10,12 +10,10 @@
  */
 import type { Command } from "commander";
 import { DataError, XtError } from "../../core/errors.ts";
-import { decodeCaptions, loadCocoData, sampleCocoMinibatch, type CocoData } from "../../core/data/coco.ts";
+import { decodeCaptions, sampleCocoMinibatch } from "../../core/data/coco.ts";
 import { fromArray } from "../../core/ops/creation.ts";
 import { NumpyRandomState, defaultGenerator, manualSeed, type NumpyRandomStateState, type TorchGeneratorState } from "../../core/random/index.ts";
-import {
-  checkDataMatchesCheckpoint, checkpointDataSource, modelFromCheckpoint, readCaptioningCheckpoint,
-} from "../../core/train/captioning_run.ts";
+import { loadCheckpointData, modelFromCheckpoint, readCaptioningCheckpoint } from "../../core/train/captioning_run.ts";
 import { parseIntFlag } from "../flags.ts";
 import { makeStyle } from "../render/style.ts";
 
@@ -63,21 +61,7 @@ export async function sampleCaptions(o: SampleOpts): Promise<SampleResult> {
   }
   const model = modelFromCheckpoint(ck, path);
   const run = ck.run;
-  const source = checkpointDataSource(run, o.dataDir);
-  const pcaFeatures = run?.pcaFeatures ?? ck.config.inputDim !== 4096;
-  let data: CocoData;
-  if (run && run.maxTrain !== null) {
-    // Rebuild the run's train split: the same np draws from the run's seed.
-    const np = new NumpyRandomState(run.seed);
-    data = await loadCocoData(source, { maxTrain: run.maxTrain, pcaFeatures }, np);
-    const want = run.trainSubsample;
-    if (want && (data.trainSubsample === null || want.some((v, i) => v !== data.trainSubsample![i]))) {
-      throw new DataError(path, `the training captions drawn from ${data.source} differ from the ones this model was trained on`);
-    }
-  } else {
-    data = await loadCocoData(source, { pcaFeatures });
-  }
-  checkDataMatchesCheckpoint(data, ck, path);
+  const data = await loadCheckpointData(ck, path, o.dataDir);
   if (data[split].numCaptions === 0) throw new DataError(data.source, `the ${split} split has no captions`);
 
   // The notebook's sampling cell continues np.random (and torch, for dropout) from where training left them.

@@ -10,18 +10,20 @@ import { XtError } from "../../core/errors.ts";
 import type { ImageDataset, ImageDatasetName } from "../../core/data/image_dataset.ts";
 import { takeFirst } from "../../core/data/dataloader.ts";
 import { currentBackend } from "../../core/device.ts";
-import { loadCheckpoint, sidecarPath } from "../../core/io/checkpoint.ts";
-import { manualSeed } from "../../core/random/index.ts";
+import { sidecarPath } from "../../core/io/checkpoint.ts";
 import { resetStop, stopSignal } from "../../core/train/stop.ts";
 import {
-  DATASET_SHAPES, NOTEBOOK_VIT, VIT_OVERFIT_DEFAULTS, VIT_TRAIN_DEFAULTS, buildVit, describeVit, modelConfigFrom,
+  DATASET_SHAPES, NOTEBOOK_VIT, VIT_OVERFIT_DEFAULTS, VIT_TRAIN_DEFAULTS, describeVit,
   resolveModelConfig, validateModelConfig, type VitModelConfig, type VitModelOverrides,
 } from "../../core/train/vit_config.ts";
 import { vitCost, vitScaling, type VitCost, type VitScaling } from "../../core/train/vit_cost.ts";
 import { loadEmbeddedFirst64, loadVitSplit, parseDatasetName } from "../../core/train/vit_data.ts";
+import { loadVitCheckpoint } from "../../core/train/vit_checkpoint.ts";
 import { evaluateClassifier, type EvalResult } from "../../core/train/vit_eval.ts";
 import { overfitVit, trainVit } from "../../core/train/vit_trainer.ts";
 import { parseIntFlag, parseNumberFlag } from "../flags.ts";
+import { confusionSvg } from "../render/figures/confusion_figure.ts";
+import { figureFormat, writeFigure } from "../render/figures/write_figure.ts";
 import { createProgress } from "../render/progress.ts";
 import { makeStyle } from "../render/style.ts";
 
@@ -73,6 +75,7 @@ export interface EvalVitFlags {
   batchSize?: string;
   maxTest?: string;
   json?: boolean;
+  out?: string;
   color?: boolean;
 }
 
@@ -230,13 +233,11 @@ export interface EvalVitReport {
 
 export async function evalVit(o: EvalVitFlags): Promise<EvalVitReport> {
   if (!o.checkpoint) throw new XtError("eval vit: --checkpoint FILE is required", 2);
-  const ck = loadCheckpoint(o.checkpoint);
-  if (ck.meta.kind !== "vit") throw new XtError(`${o.checkpoint}: a ${ck.meta.kind} checkpoint, not a ViT one`);
-  const cfg = ck.meta.config as { model?: unknown; dataset?: unknown; batchSize?: unknown; classes?: unknown };
-  const model = modelConfigFrom(cfg.model, o.checkpoint);
-  const savedName = typeof cfg.dataset === "string" ? cfg.dataset : undefined;
-  const name = o.dataset !== undefined ? parseDatasetName(o.dataset) : savedName !== undefined ? parseDatasetName(savedName) : DEFAULT_DATASET;
-  const batchSize = o.batchSize !== undefined ? parseIntFlag("--batch-size", o.batchSize, 1) : typeof cfg.batchSize === "number" ? cfg.batchSize : 64;
+  if (o.out !== undefined) figureFormat(o.out);
+  const vit = loadVitCheckpoint(o.checkpoint);
+  const model = vit.model;
+  const name = o.dataset !== undefined ? parseDatasetName(o.dataset) : vit.dataset ?? DEFAULT_DATASET;
+  const batchSize = o.batchSize !== undefined ? parseIntFlag("--batch-size", o.batchSize, 1) : vit.batchSize ?? 64;
   const maxTest = o.maxTest === undefined ? undefined : parseIntFlag("--max-test", o.maxTest, 1);
   const test = takeFirst(loadVitSplit(name, "test", o.dataDir), maxTest);
   if (test.height !== model.imgSize || test.channels !== model.inChannels) {
@@ -247,10 +248,7 @@ export async function evalVit(o: EvalVitFlags): Promise<EvalVitReport> {
   if (test.classes.length !== model.numClasses) {
     throw new XtError(`${o.checkpoint}: the model has ${model.numClasses} classes, ${name} has ${test.classes.length}`);
   }
-  manualSeed(0); // no draws matter in eval mode; fixed so construction is deterministic
-  const net = buildVit(model);
-  net.loadStateDict(ck.weights);
-  const ev: EvalResult = await evaluateClassifier(net, test, { batchSize, numClasses: model.numClasses });
+  const ev: EvalResult = await evaluateClassifier(vit.net, test, { batchSize, numClasses: model.numClasses });
   return {
     checkpoint: o.checkpoint, dataset: name, source: test.source, model, classes: test.classes,
     loss: ev.loss, accuracy: ev.accuracy, correct: ev.correct, n: ev.n, confusion: ev.confusion,
@@ -278,8 +276,18 @@ export function confusionTable(r: Pick<EvalVitReport, "classes" | "confusion" | 
   return lines.join("\n");
 }
 
+/** The confusion matrix as a heat map, titled with the checkpoint and the data. */
+export function confusionFigure(r: EvalVitReport): string {
+  return confusionSvg({
+    title: `eval vit: ${r.checkpoint} · ${r.dataset} test (${r.n} images)`,
+    subtitle: `test accuracy ${r.accuracy.toFixed(4)} (${r.correct}/${r.n}) · test loss ${r.loss.toFixed(4)} · ${r.source}`,
+    classes: r.classes, confusion: r.confusion,
+  });
+}
+
 async function runEvalVit(o: EvalVitFlags): Promise<number> {
   const r = await evalVit(o);
+  if (o.out) await writeFigure(o.out, confusionFigure(r));
   if (o.json) {
     process.stdout.write(JSON.stringify(r) + "\n");
     return 0;
@@ -292,6 +300,7 @@ async function runEvalVit(o: EvalVitFlags): Promise<number> {
       `test accuracy ${r.accuracy.toFixed(4)} (${r.correct}/${r.n})  test loss ${r.loss.toFixed(4)}  on ${currentBackend().name}`,
       "",
       confusionTable(r, (s) => c.bold(s)),
+      ...(o.out ? [`Figure: ${o.out}`] : []),
       "",
     ].join("\n"),
   );
@@ -468,6 +477,7 @@ export function registerVit(program: Command, exit: (code: number) => void): voi
     .option("--batch-size <n>", "evaluation batch size (default: the checkpoint's)")
     .option("--max-test <n>", "the first n test images only")
     .option("--json", "print the report as JSON")
+    .option("--out <file>", "also write the confusion matrix as a heat map: .svg or .png")
     .option("--no-color", "no colour")
     .action(async (opts: EvalVitFlags) => exit(await runEvalVit(opts)));
 

@@ -161,6 +161,30 @@ export function checkDataMatchesCheckpoint(data: CocoData, ck: LoadedCaptioningC
   }
 }
 
+/**
+ * The data a trained checkpoint goes with, as it saw it: with a max_train run, the same train
+ * subsample (re-drawn from the run's seed and checked against the checkpoint).
+ */
+export async function loadCheckpointData(ck: LoadedCaptioningCheckpoint, path: string, dataDir?: string): Promise<CocoData> {
+  const run = ck.run;
+  const source = checkpointDataSource(run, dataDir);
+  const pcaFeatures = run?.pcaFeatures ?? ck.config.inputDim !== 4096;
+  let data: CocoData;
+  if (run && run.maxTrain !== null) {
+    // Rebuild the run's train split: the same np draws from the run's seed.
+    const np = new NumpyRandomState(run.seed);
+    data = await loadCocoData(source, { maxTrain: run.maxTrain, pcaFeatures }, np);
+    const want = run.trainSubsample;
+    if (want && (data.trainSubsample === null || want.some((v, i) => v !== data.trainSubsample![i]))) {
+      throw new DataError(path, `the training captions drawn from ${data.source} differ from the ones this model was trained on`);
+    }
+  } else {
+    data = await loadCocoData(source, { pcaFeatures });
+  }
+  checkDataMatchesCheckpoint(data, ck, path);
+  return data;
+}
+
 export interface ResumeOverrides {
   dataDir?: string;
   /** Total epochs (may extend the run). */

@@ -1,0 +1,33 @@
+/** A ViT checkpoint (train vit's best model) back as a model in eval mode, with what it was trained on. */
+import { XtError } from "../errors.ts";
+import type { ImageDatasetName } from "../data/image_dataset.ts";
+import { loadCheckpoint, type CheckpointMeta } from "../io/checkpoint.ts";
+import type { VisionTransformer } from "../models/vision_transformer.ts";
+import { manualSeed } from "../random/index.ts";
+import { buildVit, modelConfigFrom, type VitModelConfig } from "./vit_config.ts";
+import { parseDatasetName } from "./vit_data.ts";
+
+export interface LoadedVit {
+  net: VisionTransformer;
+  model: VitModelConfig;
+  /** The data set the checkpoint names, if any. */
+  dataset?: ImageDatasetName;
+  batchSize?: number;
+  meta: CheckpointMeta;
+}
+
+export function loadVitCheckpoint(path: string): LoadedVit {
+  const ck = loadCheckpoint(path);
+  if (ck.meta.kind !== "vit") throw new XtError(`${path}: a ${ck.meta.kind} checkpoint, not a ViT one`);
+  const cfg = ck.meta.config as { model?: unknown; dataset?: unknown; batchSize?: unknown };
+  const model = modelConfigFrom(cfg.model, path);
+  manualSeed(0); // construction draws initial weights, all overwritten below; fixed so it is deterministic
+  const net = buildVit(model);
+  net.loadStateDict(ck.weights);
+  net.eval();
+  return {
+    net, model, meta: ck.meta,
+    dataset: typeof cfg.dataset === "string" ? parseDatasetName(cfg.dataset) : undefined,
+    batchSize: typeof cfg.batchSize === "number" ? cfg.batchSize : undefined,
+  };
+}
