@@ -59,7 +59,7 @@ export function sampleFigures(): SampleFigure[] {
     },
     {
       kind: "learning-curves", heat: false,
-      svg: learningCurvesSvg({ title: "Learning curves: a, b", runs: [{ label: "a", steps: steps(0), epochs: epochs(0) }, { label: "b", steps: steps(15), epochs: epochs(1) }] }),
+      svg: learningCurvesSvg({ title: "Learning curves: a, b", subtitle: ["a: train vit on fashion-mnist", "b: train vit on fashion-mnist"], runs: [{ label: "a", steps: steps(0), epochs: epochs(0) }, { label: "b", steps: steps(15), epochs: epochs(1) }] }),
     },
     {
       kind: "ablation", heat: false,

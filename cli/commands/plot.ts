@@ -20,9 +20,12 @@ function labels(files: string[]): string[] {
   return short.map((s, i) => (short.indexOf(s) !== short.lastIndexOf(s) ? files[i]! : s));
 }
 
-function dataLine(records: { dataset?: string; command?: string }[]): string | undefined {
-  const seen = [...new Set(records.map((r) => [r.command, r.dataset].filter(Boolean).join(" on ")).filter((s) => s !== ""))];
-  return seen.length ? seen.join("; ") : undefined;
+/** "label: command on data" for each run whose log says so. */
+function dataLines(records: { dataset?: string; command?: string }[], names: string[]): string[] {
+  return records.flatMap((r, i) => {
+    const what = [r.command, r.dataset].filter(Boolean).join(" on ");
+    return what ? [`${names[i]}: ${what}`] : [];
+  });
 }
 
 /** The figure's SVG for the given files. */
@@ -39,7 +42,7 @@ export function plotFigure(files: string[], title?: string): string {
   if (ablations.length > 0) {
     return ablationSvg({
       title: title ?? `Ablation: ${names.join(", ")}`,
-      subtitle: [dataLine(ablations), "bars: mean over seeds, whiskers: ±1 std"].filter(Boolean).join(" · "),
+      subtitle: [...dataLines(ablations, names), "bars: mean over seeds, whiskers: ±1 std"].join(" · "),
       runs: ablations.map((r, i) => ({
         label: names[i]!,
         variants: r.variants.map((v) => ({ name: v.name, seeds: Array.isArray(v.seeds) ? v.seeds.length : v.seeds, metrics: v.metrics })),
@@ -49,7 +52,7 @@ export function plotFigure(files: string[], title?: string): string {
   const curves = records as CurvesRecord[];
   return learningCurvesSvg({
     title: title ?? `Learning curves: ${names.join(", ")}`,
-    subtitle: dataLine(curves),
+    subtitle: dataLines(curves, names),
     runs: curves.map((r, i) => ({ label: names[i]!, steps: r.steps, epochs: r.epochs })),
   });
 }

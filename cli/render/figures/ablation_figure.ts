@@ -76,6 +76,6 @@ export function ablationSvg(f: AblationFigure): string {
   const rows = Math.ceil(measures.length / cols);
   const width = Math.max(cols * pw + 20, textWidth(f.title, 15) + 40);
   body.unshift(text(width / 2, 24, f.title, { size: 15, anchor: "middle" }));
-  if (f.subtitle) body.splice(1, 0, text(width / 2, 44, f.subtitle, { size: 12, anchor: "middle", fill: "#444" }));
+  if (f.subtitle) body.splice(1, 0, text(width / 2, 44, fitText(f.subtitle, 12, width - 30), { size: 12, anchor: "middle", fill: "#444" }));
   return svgDocument(width, top + rows * ph, body);
 }

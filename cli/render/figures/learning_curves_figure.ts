@@ -5,7 +5,7 @@
  */
 import { paletteColor } from "./colormap.ts";
 import { linePanel, type PlotSeries } from "./line_chart.ts";
-import { line, svgDocument, text, textWidth } from "./svg.ts";
+import { fitText, line, svgDocument, text, textWidth } from "./svg.ts";
 
 export interface RunCurves {
   label: string;
@@ -15,7 +15,8 @@ export interface RunCurves {
 
 export interface LearningCurvesFigure {
   title: string;
-  subtitle?: string;
+  /** Lines under the title (e.g. each run's command and data), cut to the figure's width. */
+  subtitle?: string[];
   runs: RunCurves[];
 }
 
@@ -69,17 +70,18 @@ export function learningCurvesSvg(f: LearningCurvesFigure): string {
   const ph = 320;
   const styles = (["train", "test", "val"] as const).filter((st) => drawn.some((p) => p.all.some((s) => s.name.endsWith(` ${st}`))));
   const legend = f.runs.length > 1 || styles.length > 1;
-  const top = (f.subtitle ? 62 : 44) + (legend ? 22 : 0);
+  const sub = f.subtitle ?? [];
+  const top = 44 + 18 * sub.length + (legend ? 22 : 0);
   const cols = drawn.length > 1 ? 2 : 1;
   const rows = Math.ceil(drawn.length / cols);
   const body: string[] = [];
   drawn.forEach((p, i) => {
     const box = { x: 10 + (i % cols) * pw, y: top + Math.floor(i / cols) * ph, width: pw - 10, height: ph - 10 };
-    body.push(...linePanel(p.all, box, { title: p.title, xlabel: p.xlabel, ylabel: p.ylabel, legend: false, integerX: p.xlabel === "epoch" }));
+    body.push(...linePanel(p.all, box, { title: p.title, xlabel: p.xlabel, ylabel: p.ylabel, legend: false, integerX: true }));
   });
   const width = Math.max(cols * pw + 20, textWidth(f.title, 15) + 40);
   body.unshift(text(width / 2, 24, f.title, { size: 15, anchor: "middle" }));
-  if (f.subtitle) body.splice(1, 0, text(width / 2, 44, f.subtitle, { size: 12, anchor: "middle", fill: "#444" }));
+  sub.forEach((line, i) => body.push(text(width / 2, 44 + 18 * i, fitText(line, 12, width - 30), { size: 12, anchor: "middle", fill: "#444" })));
   if (legend) body.push(...legendRow(top - 8, f.runs, [...styles]));
   return svgDocument(width, top + rows * ph + 6, body);
 }
