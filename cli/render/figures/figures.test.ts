@@ -4,7 +4,7 @@ import { decode } from "fast-png";
 import { XMLValidator } from "fast-xml-parser";
 import { colourfulColours, inkShare, sampleFigures, svgSize } from "../../../tests/figure_samples.ts";
 import { colormap, parseColor } from "./colormap.ts";
-import { heatmap, readableOn } from "./heatmap.ts";
+import { heatmap, rangeFormatter, readableOn } from "./heatmap.ts";
 import { svgToPng } from "./png.ts";
 import { pictureLines, xterm256 } from "./terminal_blocks.ts";
 import { figureFormat } from "./write_figure.ts";
@@ -68,4 +68,11 @@ test("figure files are .svg or .png; anything else is a usage error naming the f
     code = (e as { exitCode: number }).exitCode;
   }
   expect(code).toBe(2);
+});
+
+test("colour-bar labels get enough decimals to read apart", () => {
+  const f = rangeFormatter(0.062, 0.063);
+  expect([f(0.062), f(0.0625), f(0.063)]).toEqual(["0.0620", "0.0625", "0.0630"]);
+  expect(rangeFormatter(0, 1)(0.5)).toBe("0.5");
+  expect(rangeFormatter(0.021, 0.15)(0.15)).toBe("0.15");
 });

@@ -92,6 +92,13 @@ export function image(o: ImageOptions): string {
   return el("g", { "shape-rendering": "crispEdges" }, cells.join(""));
 }
 
+/** Formats values in [lo, hi] with enough decimals that the ends and the middle read apart. */
+export function rangeFormatter(lo: number, hi: number): (v: number) => string {
+  const span = hi - lo;
+  const decimals = span > 0 ? Math.min(6, Math.max(1, Math.ceil(-Math.log10(span)) + 1)) : 2;
+  return (v) => v.toFixed(decimals);
+}
+
 /** A vertical colour bar with its min and max (and mid) values. */
 export function colorbar(x: number, y: number, width: number, height: number, cmap: ColormapName, lo: number, hi: number, fmt: (v: number) => string): string {
   const cm = colormap(cmap);

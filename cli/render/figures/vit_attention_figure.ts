@@ -3,7 +3,7 @@
  * and laid on the image), and for each layer (rows) and head (columns) the attention each patch
  * receives, averaged over the queries. Shared colour scales, with colour bars.
  */
-import { colorbar, heatmap, image, valueRange } from "./heatmap.ts";
+import { colorbar, heatmap, image, rangeFormatter, valueRange } from "./heatmap.ts";
 import { rect, svgDocument, text, textWidth } from "./svg.ts";
 
 export interface VitAttentionFigure {
@@ -21,8 +21,6 @@ export interface VitAttentionFigure {
   /** grid·grid values: the rollout's share of each patch in the pooled output. */
   rollout: ArrayLike<number>;
 }
-
-const fmt = (v: number): string => (v >= 0.1 ? v.toFixed(2) : v.toFixed(3));
 
 export function vitAttentionSvg(f: VitAttentionFigure): string {
   const big = 168;
@@ -48,7 +46,7 @@ export function vitAttentionSvg(f: VitAttentionFigure): string {
   body.push(text(xs[2]! + big / 2, top + 10, "rollout on the image", { anchor: "middle" }), img(xs[2]!), hm(xs[2]!, 0.6));
   for (const x of xs) body.push(rect(x, top + 18, big, big, "none", { stroke: "#555" }));
   const bar1 = xs[2]! + big + 16;
-  body.push(colorbar(bar1, top + 18, 12, big, "magma", rlo, rhi, fmt));
+  body.push(colorbar(bar1, top + 18, 12, big, "magma", rlo, rhi, rangeFormatter(rlo, rhi)));
 
   // The grid: layers × heads.
   const gy = top + 18 + big + 54;
@@ -67,7 +65,7 @@ export function vitAttentionSvg(f: VitAttentionFigure): string {
   });
   const gridW = heads * (small + gap) - gap;
   const gridH = layers * (small + gap) - gap;
-  body.push(colorbar(left + gridW + 16, gy, 12, Math.max(small, gridH), "viridis", lo, hi, fmt));
+  body.push(colorbar(left + gridW + 16, gy, 12, Math.max(small, gridH), "viridis", lo, hi, rangeFormatter(lo, hi)));
 
   const width = Math.max(bar1 + 70, left + gridW + 90, textWidth(f.title, 15) + 40);
   body.unshift(text(width / 2, 24, f.title, { size: 15, anchor: "middle" }), text(width / 2, 46, f.subtitle, { anchor: "middle", size: 13, fill: "#333" }));
