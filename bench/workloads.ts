@@ -10,6 +10,7 @@
  *              Adam lr 1e-3, 200 iterations of the masked temporal softmax loss. Reported in seconds.
  */
 import { CaptioningTransformer, VisionTransformer, crossEntropy, fromArray, manualSeed, randn } from "../core/index.ts";
+import "../backends/register.ts"; // the devices (the xt command registers them too)
 import type { Tensor } from "../core/tensor.ts";
 import { Adam } from "../core/optim/adam.ts";
 import { temporalSoftmaxLoss } from "../core/train/captioning_solver.ts";
