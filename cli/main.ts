@@ -6,6 +6,7 @@ import { registerBench } from "./commands/bench.ts";
 import { registerCheck } from "./commands/check.ts";
 import { addDeviceOptions } from "./device.ts";
 import { registerCaptioning } from "./commands/captioning.ts";
+import { registerInfo } from "./commands/info.ts";
 import { registerSample } from "./commands/sample.ts";
 import { registerVit } from "./commands/vit.ts";
 
@@ -27,6 +28,7 @@ registerBench(program, exit);
 registerCaptioning(program, exit);
 registerSample(program, exit);
 registerVit(program, exit);
+registerInfo(program, exit);
 
 /** The design card's hyphenated spellings (train-vit, overfit-captioning, …) as aliases of "group sub". */
 function splitHyphenAlias(argv: string[]): string[] {
