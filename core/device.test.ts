@@ -134,6 +134,12 @@ describe("core loads no native module", () => {
     expect(nativeModulesAfter(`await import("./core/index.ts");`)).toEqual([]);
   });
 
+  test.skipIf(!linux)("nor does importing every module under core/", () => {
+    const files = [...new Bun.Glob("core/**/*.ts").scanSync(root)].filter((f) => !/\.(test|d)\.ts$/.test(f));
+    expect(files.length).toBeGreaterThan(40);
+    expect(nativeModulesAfter(files.map((f) => `await import("./${f}");`).join("\n"))).toEqual([]);
+  });
+
   test.skipIf(!linux)("without a registered device, the first tensor says how to register one", () => {
     const r = Bun.spawnSync([process.execPath, "-e", `const c = await import("./core/index.ts"); try { c.zeros([2]); } catch (e) { console.log(e.message); }`], { cwd: root });
     expect(r.stdout.toString()).toContain("no device is registered: import backends/register.ts");
