@@ -23,7 +23,7 @@ export interface KernelRow {
 
 /** What a device says about itself for `xt info`. */
 export interface DeviceReport {
-  /** "native kernels (avx512, 2 threads)", "NVIDIA H100 (sm_90, driver for CUDA 12.8)", … */
+  /** "native avx512, 2 threads", "NVIDIA H100 (sm_90, driver for CUDA 12.8)", … */
   summary: string;
   kernels: KernelRow[];
   /** Further facts (library paths, versions), shown as "key: value". */

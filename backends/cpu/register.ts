@@ -35,7 +35,7 @@ export function cpuKernelRows(): KernelRow[] {
 
 function cpuReport(): DeviceReport {
   const n = nativeModule().nativeInfo();
-  const summary = n.enabled ? `native kernels (${n.isa}, ${n.threads} threads)` : "TypeScript kernels";
+  const summary = n.enabled ? `native ${n.isa}, ${n.threads} threads` : "TypeScript kernels";
   return { summary, kernels: cpuKernelRows(), facts: {} };
 }
 

@@ -3,10 +3,9 @@
  * the same workloads in PyTorch beside them and prints the ratios.
  */
 import type { Command } from "commander";
-import { nativeInfo } from "../../backends/cpu/native.ts";
 import { vitWorkload, timeRuns, tick } from "../../bench/workloads.ts";
 import { CHECKS, runChecks } from "../../checks/index.ts";
-import { currentBackend } from "../../core/device.ts";
+import { currentBackend, registeredDevices } from "../../core/device.ts";
 import { XtError } from "../../core/errors.ts";
 import { randn } from "../../core/index.ts";
 import { startCaptioningRun } from "../../core/train/captioning_run.ts";
@@ -20,9 +19,11 @@ interface BenchOpts {
   steps?: string;
 }
 
+/** "cpu (native avx512, 2 threads)", "cpu (TypeScript kernels)", "cuda (NVIDIA …)": the device's own summary. */
 function engine(): string {
-  const n = nativeInfo();
-  return currentBackend().name === "cpu" ? (n.enabled ? `cpu (native ${n.isa}, ${n.threads} threads)` : "cpu (TypeScript kernels)") : currentBackend().name;
+  const name = currentBackend().name;
+  const reg = registeredDevices().find((r) => r.name === name);
+  return reg ? `${name} (${reg.report().summary})` : name;
 }
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
