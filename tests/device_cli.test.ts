@@ -4,6 +4,7 @@
  * line when a driver is there but CUDA cannot be used, and never a stack trace.
  */
 import { describe, expect, test } from "bun:test";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { findCudaDriver } from "../backends/cuda/register.ts";
 
@@ -22,6 +23,8 @@ const noTrace = (s: string): void => {
   expect(s).not.toMatch(/^\s+at /m);
 };
 const noDriver = findCudaDriver() === null;
+const emulator = join(import.meta.dir, "../backends/cuda/emu/build/libcuda_emu.so");
+const emulated = existsSync(emulator) && existsSync(join(import.meta.dir, "../backends/cuda/xt_cuda.node"));
 
 describe("auto's fallback", () => {
   test.skipIf(!noDriver)("without an NVIDIA driver, auto says nothing about CUDA", () => {
@@ -98,4 +101,16 @@ describe("the device request", () => {
       expect(help, path.join(" ")).toContain("--verbose");
     }
   });
+});
+
+test.skipIf(!emulated)("with a usable CUDA device (the driver emulator), auto picks cuda and info shows it", () => {
+  const r = xt(["check", "pe", "--verbose"], { XT_CUDA_DRIVER: emulator });
+  expect(r.code).toBe(0);
+  expect(r.err).toBe("xt: device cuda (auto)\n");
+  const info = JSON.parse(xt(["info", "--json"], { XT_CUDA_DRIVER: emulator }).out);
+  expect(info.device.chosen).toBe("cuda");
+  const cuda = info.devices.find((d: { name: string }) => d.name === "cuda");
+  expect(cuda).toMatchObject({ usable: true, facts: { driver: emulator } });
+  expect(cuda.summary).toContain("emulator");
+  expect(xt(["check", "pe", "--device", "CPU", "--verbose"], { XT_CUDA_DRIVER: emulator }).err).toBe("xt: device cpu (requested with --device)\n");
 });
