@@ -128,6 +128,8 @@ console.log(JSON.stringify([...new Set(maps.match(/[^ /]+\\.node$/gm) ?? [])].so
 
 const linux = process.platform === "linux";
 const cpuBuilt = existsSync(join(root, "backends/cpu/native/xt_cpu.node"));
+if (!cpuBuilt) console.log("[device] the native-loading check is skipped: backends/cpu/native/xt_cpu.node is not built (scripts/build-native-cpu.sh)");
+if (findCudaDriver() !== null) console.log("[device] the no-driver check is skipped: this machine has an NVIDIA driver");
 
 describe("core loads no native module", () => {
   test.skipIf(!linux)("importing core/index.ts maps neither xt_cpu.node nor xt_cuda.node", () => {

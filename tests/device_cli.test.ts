@@ -25,6 +25,8 @@ const noTrace = (s: string): void => {
 const noDriver = findCudaDriver() === null;
 const emulator = join(import.meta.dir, "../backends/cuda/emu/build/libcuda_emu.so");
 const emulated = existsSync(emulator) && existsSync(join(import.meta.dir, "../backends/cuda/xt_cuda.node"));
+if (!emulated) console.log("[device cli] the auto-picks-cuda test is skipped: the CUDA addon or its driver emulator is not built (scripts/build-native.sh)");
+if (!noDriver) console.log("[device cli] the no-driver tests are skipped: this machine has an NVIDIA driver");
 
 describe("auto's fallback", () => {
   test.skipIf(!noDriver)("without an NVIDIA driver, auto says nothing about CUDA", () => {
