@@ -12,7 +12,7 @@ import {
   readCaptioningCheckpoint, modelFromCheckpoint, resumeCaptioningRun, saveCaptioningCheckpoint, startCaptioningRun,
   type CaptioningRunOptions,
 } from "./captioning_run.ts";
-import { CaptioningSolver, evaluateCaptioningLoss, splitCaptions, temporalSoftmaxLoss } from "./captioning_solver.ts";
+import { CaptioningSolver, evaluateCaptioningLoss, sameSubsample, splitCaptions, temporalSoftmaxLoss } from "./captioning_solver.ts";
 import type { TrainEvent } from "./events.ts";
 
 const REPO = resolve(import.meta.dir, "../..");
@@ -70,7 +70,7 @@ describe("reference semantics", () => {
     expect(Math.abs(loss - sum / 3)).toBeGreaterThan(0.1); // ... not ÷ the 3 unmasked entries
   });
 
-  test("iterations = epochs × max(num_train // batch_size, 1); one loss per iteration", () => {
+  test("iterations = epochs × max(num_train // batch_size, 1); one loss per iteration", async () => {
     const data = fakeData(50);
     const np = new NumpyRandomState(231);
     const s = new CaptioningSolver(tinyModel(data), data, { batchSize: 25, numEpochs: 3, learningRate: 1e-3, np });
@@ -79,7 +79,7 @@ describe("reference semantics", () => {
     const big = new CaptioningSolver(tinyModel(data), data, { batchSize: 100, numEpochs: 3, learningRate: 1e-3, np });
     expect(big.numIterations).toBe(3); // 50 // 100 = 0 → 1 per epoch
     const events: TrainEvent[] = [];
-    const r = s.train({ sink: (e) => events.push(e) });
+    const r = await s.train({ sink: (e) => events.push(e) });
     expect(r.lossHistory.length).toBe(6);
     expect(events.map((e) => e.type)).toEqual(["start", "step", "step", "epoch", "step", "step", "epoch", "step", "step", "epoch", "end"]);
     const end = events[events.length - 1]!;
@@ -149,12 +149,14 @@ const SMALL: CaptioningRunOptions = {
 describe("checkpoints", () => {
   test("a resumed run gives exactly the losses and weights of an uninterrupted one", async () => {
     const full = await startCaptioningRun(SMALL);
-    full.solver.train();
+    await full.solver.train();
     expect(full.solver.lossHistory.length).toBe(4);
 
     const first = await startCaptioningRun(SMALL);
-    const part = first.solver.train({ stopAtIteration: 2 });
+    const stop = new AbortController();
+    const part = await first.solver.train({ signal: stop.signal, sink: (e) => e.type === "step" && e.step === 2 && stop.abort() });
     expect(part.interrupted).toBe(true);
+    expect(part.iterations).toBe(2);
     const path = join(TMP, "resume.safetensors");
     saveCaptioningCheckpoint(path, first);
     manualSeed(999); // disturb the global generator: the checkpoint must restore it
@@ -162,7 +164,7 @@ describe("checkpoints", () => {
     const resumed = await resumeCaptioningRun(path, "test");
     expect(resumed.solver.iteration).toBe(2);
     const events: TrainEvent[] = [];
-    resumed.solver.train({ sink: (e) => events.push(e) });
+    await resumed.solver.train({ sink: (e) => events.push(e) });
     expect(resumed.solver.lossHistory).toEqual(full.solver.lossHistory);
     expect(events.filter((e) => e.type === "step").map((e) => (e as { step: number }).step)).toEqual([3, 4]);
     const a = full.model.stateDict();
@@ -178,7 +180,7 @@ describe("checkpoints", () => {
 
   test("round trip: safetensors under PyTorch names, sidecar with config, vocab, optimizer, RNG, step", async () => {
     const r = await startCaptioningRun({ ...SMALL, epochs: 1 });
-    r.solver.train();
+    await r.solver.train();
     const path = join(TMP, "rt.safetensors");
     saveCaptioningCheckpoint(path, r);
     expect(existsSync(sidecarPath(path))).toBe(true);
@@ -207,12 +209,13 @@ describe("checkpoints", () => {
     }
     expect(8 + n + end).toBe(buf.length);
 
-    const ck = readCaptioningCheckpoint(path);
+    const ck = readCaptioningCheckpoint(path, { training: true });
     expect(ck.config).toEqual({ inputDim: 512, wordvecDim: 8, numHeads: 2, numLayers: 1, maxLength: 30, vocabSize: r.data.idxToWord.length });
     expect(ck.vocab.idx_to_word).toEqual(r.data.idxToWord);
     expect(ck.meta.step).toBe(2);
-    expect(ck.meta.optimizer!.state.length).toBe(r.model.parameters().length);
-    expect(ck.run!.trainSubsample).toEqual(r.data.trainSubsample);
+    expect(ck.loaded.training!.optimizer.state.length).toBe(r.model.parameters().length);
+    expect(sameSubsample(ck.run!.trainSubsample, r.data.trainSubsample)).toBe(true);
+    expect(sameSubsample(ck.run!.trainSubsample, [...r.data.trainSubsample!].reverse())).toBe(false);
     const m2 = modelFromCheckpoint(ck, path).eval();
     r.model.eval();
     const feats = fromArray(r.data.val.features.slice(0, 2 * 512), [2, 512]);

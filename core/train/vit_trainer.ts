@@ -1,53 +1,33 @@
 /**
- * The notebook's two ViT training cells as library functions that emit the shared event stream:
+ * The notebook's two ViT training cells, on the one loop (core/train/loop.ts):
  *
  *  overfitVit: `batch = next(iter(DataLoader(train, 64, shuffle=False)))`, VisionTransformer with
  *    dropout 0, Adam(lr, weight_decay), `steps` steps on that one batch; top-1 is measured on the
- *    step's own forward pass (before the update), as the cell does.
- *  trainVit: ClassificationSolverViT.train: each epoch a shuffled pass over the training set
- *    (loss and top-1 of each batch's forward pass, averaged weighted by batch size), then a pass
- *    over the test set in order with model.eval() and no grad; results under the notebook's keys.
+ *    step's own forward pass (before the update), as the cell does. `untilPerfect` ends the run at
+ *    the first step whose top-1 is 1.00.
+ *  trainVit / resumeVit: ClassificationSolverViT.train (core/train/classifier_trainer.ts) on a
+ *    VisionTransformer, fresh or continued from a resumable checkpoint.
  *
  * After manualSeed(seed) every random draw (initial weights, dropout masks, loader shuffles and
  * base seeds) happens in the order PyTorch makes it, so a run reproduces
  * fixtures/gen/vit_torch_train.py with the same arguments.
  */
-import { XtError } from "../errors.ts";
-import { DataLoader, takeFirst, type TensorImageSet } from "../data/dataloader.ts";
+import { XtError, DataError } from "../errors.ts";
+import { DataLoader, takeFirst, type ImageBatch, type TensorImageSet } from "../data/dataloader.ts";
+import type { ImageDataset } from "../data/image_dataset.ts";
 import { currentBackend } from "../device.ts";
-import { saveCheckpoint } from "../io/checkpoint.ts";
-import { writeFileAtomic } from "../io/atomic_write.ts";
-import type { VisionTransformer } from "../models/vision_transformer.ts";
-import { crossEntropy } from "../ops/loss.ts";
+import type { LoadedCheckpoint } from "../io/checkpoint.ts";
 import { Adam } from "../optim/adam.ts";
-import { manualSeed } from "../random/index.ts";
-import type { Tensor } from "../tensor.ts";
+import { defaultGenerator, manualSeed, type TorchGeneratorState } from "../random/index.ts";
+import {
+  classifierForward, progressFromCheckpoint, trainClassifier,
+  type ClassifierRunConfig, type TrainClassifierResult,
+} from "./classifier_trainer.ts";
 import type { EventSink } from "./events.ts";
-import { buildVit, describeVit, type VitModelConfig } from "./vit_config.ts";
-import { argmaxRows, evaluateClassifier } from "./vit_eval.ts";
-
-/** Let pending output flush and signals (Ctrl-C) arrive between steps. */
-const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
-
-interface StepOutcome {
-  loss: number;
-  correct: number;
-}
-
-/** forward → cross-entropy → zero_grad → backward → Adam step; top-1 from that forward pass. */
-function trainStep(model: VisionTransformer, opt: Adam, images: Tensor, labels: Tensor): StepOutcome {
-  const out = model.forward(images);
-  const loss = crossEntropy(out, labels);
-  opt.zeroGrad();
-  loss.backward();
-  opt.step();
-  const n = labels.numel;
-  const pred = argmaxRows(out.data(), n, out.shape[1]!);
-  const y = labels.data();
-  let correct = 0;
-  for (let i = 0; i < n; i++) if (pred[i] === y[i]) correct++;
-  return { loss: loss.item(), correct };
-}
+import { trainLoop } from "./loop.ts";
+import type { RunFiles } from "./run_files.ts";
+import { buildVit, describeVit, modelConfigFrom, type VitModelConfig } from "./vit_config.ts";
+import { loadVitSplit, parseDatasetName } from "./vit_data.ts";
 
 // ---------------------------------------------------------------------------------------------
 // overfit
@@ -62,6 +42,8 @@ export interface OverfitVitOptions {
   weightDecay: number;
   steps: number;
   seed: number;
+  /** Stop at the first step whose top-1 on the batch is 1.00. */
+  untilPerfect?: boolean;
   /** Images in the batch (64 in the notebook). */
   batchSize?: number;
   sink: EventSink;
@@ -83,46 +65,28 @@ export async function overfitVit(o: OverfitVitOptions): Promise<OverfitVitResult
   const batch = loader[Symbol.iterator]().next().value!; // draws the loader's base seed, as next(iter(...)) does
   const model = buildVit(o.model);
   const opt = new Adam(model.parameters(), { lr: o.lr, weightDecay: o.weightDecay });
-  model.train();
-  const t0 = performance.now();
-  o.sink({
-    type: "start", command: "overfit vit", model: describeVit(o.model), params: model.numParameters(),
-    device: currentBackend().name, dataset: `${o.dataset}, ${batch.size} images`, totalSteps: o.steps, batchSize: batch.size, lr: o.lr,
-  });
   const history: { loss: number; accuracy: number }[] = [];
-  let interrupted = false;
-  for (let step = 1; step <= o.steps; step++) {
-    const r = trainStep(model, opt, batch.images, batch.labels);
-    const accuracy = r.correct / batch.size;
-    history.push({ loss: r.loss, accuracy });
-    o.sink({
-      type: "step", step, totalSteps: o.steps, loss: r.loss, lr: o.lr, examples: batch.size, accuracy,
-      elapsedMs: performance.now() - t0,
-    });
-    await tick();
-    if (o.signal?.aborted && step < o.steps) {
-      interrupted = true;
-      break;
-    }
-  }
+  const r = await trainLoop<ImageBatch>({
+    model, optimizer: opt, forward: (b) => classifierForward(model, b), batches: { batch: () => batch }, stepsPerEpoch: o.steps,
+    start: {
+      command: "overfit vit", model: describeVit(o.model), params: model.numParameters(), device: currentBackend().name,
+      dataset: `${o.dataset}, ${batch.size} images`, batchSize: batch.size,
+    },
+    sink: o.sink, signal: o.signal,
+    hooks: {
+      afterStep: (s) => {
+        history.push({ loss: s.loss, accuracy: s.correct! / s.examples });
+        return o.untilPerfect === true && s.correct === s.examples;
+      },
+      atEnd: () => ({ loss: history[history.length - 1]!.loss, accuracy: history[history.length - 1]!.accuracy }),
+    },
+  });
   const last = history[history.length - 1]!;
-  o.sink({ type: "end", steps: history.length, elapsedMs: performance.now() - t0, loss: last.loss, accuracy: last.accuracy, ...(interrupted ? { interrupted } : {}) });
-  return { loss: last.loss, accuracy: last.accuracy, steps: history.length, history, interrupted };
+  return { loss: last.loss, accuracy: last.accuracy, steps: history.length, history, interrupted: r.interrupted };
 }
 
 // ---------------------------------------------------------------------------------------------
 // train
-
-/** The solver's results dict (notebook keys) plus timing. */
-export interface VitResults {
-  train_loss: number[];
-  "train_acc@1": number[];
-  test_loss: number[];
-  "test_acc@1": number[];
-  best_test_acc: number;
-  /** Seconds per epoch (training pass + test pass). */
-  epoch_seconds: number[];
-}
 
 export interface TrainVitOptions {
   train: TensorImageSet;
@@ -138,101 +102,141 @@ export interface TrainVitOptions {
   batchSize: number;
   epochs: number;
   seed: number;
-  /** Best model's checkpoint (safetensors + JSON sidecar), written when the test accuracy improves. */
-  save?: string;
-  /** Results JSON, rewritten after every epoch. */
+  /** --max-train / --max-test as given (recorded so that a resume takes the same images). */
+  maxTrain?: number | null;
+  maxTest?: number | null;
+  /** Where the last/best checkpoints, results and events go (none: nothing is written). */
+  files?: RunFiles;
+  /** Results JSON (default files.results), rewritten after every epoch. */
   results?: string;
   sink: EventSink;
   signal?: AbortSignal;
 }
 
-export interface TrainVitResult {
-  results: VitResults;
-  checkpoint?: string;
-  steps: number;
-  interrupted: boolean;
-}
-
-export async function trainVit(o: TrainVitOptions): Promise<TrainVitResult> {
+export async function trainVit(o: TrainVitOptions): Promise<TrainClassifierResult> {
   if (!Number.isInteger(o.epochs) || o.epochs < 1) throw new XtError(`--epochs: expected a positive whole number, got ${o.epochs}`, 2);
   manualSeed(o.seed);
   const model = buildVit(o.model);
-  const opt = new Adam(model.parameters(), { lr: o.lr, weightDecay: o.weightDecay });
-  const trainLoader = new DataLoader(o.train, { batchSize: o.batchSize, shuffle: true });
-  const totalSteps = o.epochs * trainLoader.length;
-  const results: VitResults = { train_loss: [], "train_acc@1": [], test_loss: [], "test_acc@1": [], best_test_acc: 0, epoch_seconds: [] };
-  const t0 = performance.now();
-  o.sink({
-    type: "start", command: "train vit", model: describeVit(o.model), params: model.numParameters(), device: currentBackend().name,
-    dataset: o.datasetLabel ?? o.datasetName, totalSteps, epochs: o.epochs, batchSize: o.batchSize, lr: o.lr,
+  const optimizer = new Adam(model.parameters(), { lr: o.lr, weightDecay: o.weightDecay });
+  const run: ClassifierRunConfig = {
+    model: { ...o.model }, dataset: o.datasetName, classes: o.classes, lr: o.lr, weightDecay: o.weightDecay,
+    batchSize: o.batchSize, epochs: o.epochs, seed: o.seed, maxTrain: o.maxTrain ?? null, maxTest: o.maxTest ?? null,
+  };
+  return trainClassifier({
+    command: "train vit", model, describe: describeVit(o.model), kind: "vit", run, optimizer, train: o.train, test: o.test,
+    datasetLabel: o.datasetLabel ?? o.datasetName, device: currentBackend().name, files: o.files, results: o.results,
+    sink: o.sink, signal: o.signal, resume: undefined,
   });
-  let step = 0;
-  let interrupted = false;
-  let checkpoint: string | undefined;
-  let best = -1;
-  for (let epoch = 1; epoch <= o.epochs && !interrupted; epoch++) {
-    const te = performance.now();
-    model.train();
-    let lossSum = 0;
-    let correct = 0;
-    let seen = 0;
-    for (const batch of trainLoader) {
-      const r = trainStep(model, opt, batch.images, batch.labels);
-      step++;
-      lossSum += r.loss * batch.size;
-      correct += r.correct;
-      seen += batch.size;
-      o.sink({
-        type: "step", step, totalSteps, epoch, loss: r.loss, lr: opt.lr, examples: batch.size, accuracy: r.correct / batch.size,
-        elapsedMs: performance.now() - t0,
-      });
-      await tick();
-      if (o.signal?.aborted) {
-        interrupted = true;
-        break;
-      }
-    }
-    if (interrupted) break;
-    const ev = await evaluateClassifier(model, o.test, {
-      batchSize: o.batchSize, numClasses: o.model.numClasses,
-      onBatch: async () => {
-        await tick();
-      },
-    });
-    if (o.signal?.aborted) interrupted = true;
-    results.train_loss.push(lossSum / seen);
-    results["train_acc@1"].push(correct / seen);
-    results.test_loss.push(ev.loss);
-    results["test_acc@1"].push(ev.accuracy);
-    results.epoch_seconds.push((performance.now() - te) / 1000);
-    if (ev.accuracy > results.best_test_acc) results.best_test_acc = ev.accuracy;
-    o.sink({
-      type: "epoch", epoch, epochs: o.epochs, trainLoss: lossSum / seen, trainAcc: correct / seen, testLoss: ev.loss, testAcc: ev.accuracy,
-      elapsedMs: performance.now() - t0,
-    });
-    if (ev.accuracy > best) {
-      best = ev.accuracy;
-      if (o.save) {
-        saveCheckpoint(o.save, model, {
-          kind: "vit",
-          config: {
-            model: o.model, dataset: o.datasetName, classes: o.classes, lr: o.lr, weightDecay: o.weightDecay,
-            batchSize: o.batchSize, epochs: o.epochs, seed: o.seed,
-          },
-          step, epoch, optimizer: opt.stateDict(),
-          extra: { test_acc: ev.accuracy, test_loss: ev.loss, train_images: o.train.n, test_images: o.test.n },
-        });
-        checkpoint = o.save;
-      }
-    }
-    if (o.results) writeFileAtomic(o.results, JSON.stringify(results, null, 1) + "\n");
+}
+
+// ---------------------------------------------------------------------------------------------
+// resume
+
+/** A ViT run read back from its resumable checkpoint, with its data loaded. */
+export interface VitResume {
+  checkpoint: LoadedCheckpoint;
+  run: ClassifierRunConfig;
+  model: VitModelConfig;
+  train: ImageDataset;
+  test: ImageDataset;
+}
+
+/** The run settings a resume may not change (the flag names the user would give). */
+export interface VitResumeGiven {
+  dataset?: string;
+  model?: Partial<VitModelConfig>;
+  lr?: number;
+  weightDecay?: number;
+  batchSize?: number;
+  seed?: number;
+  maxTrain?: number;
+  maxTest?: number;
+}
+
+const MODEL_FLAG: Record<keyof VitModelConfig, string> = {
+  imgSize: "--img-size", patchSize: "--patch-size", inChannels: "--in-channels", embedDim: "--embed-dim",
+  numLayers: "--layers", numHeads: "--heads", dimFeedforward: "--ffn-dim", numClasses: "classes", dropout: "--dropout",
+};
+
+/** Reads the run a ViT checkpoint continues, checks the flags given against it, loads its data. */
+export function prepareVitResume(ck: LoadedCheckpoint, given: VitResumeGiven, dataDir?: string): VitResume {
+  const file = ck.paths.sidecar;
+  if (ck.meta.kind !== "vit") throw new DataError(file, `is a ${JSON.stringify(ck.meta.kind)} checkpoint, not a ViT one`);
+  if (!ck.resumable || !ck.training) {
+    throw new DataError(file, "has no training state to resume from (a best-model checkpoint); resume from the run's last checkpoint");
   }
-  const n = results["test_acc@1"].length;
-  o.sink({
-    type: "end", steps: step, elapsedMs: performance.now() - t0,
-    ...(n ? { loss: results.test_loss[n - 1], accuracy: results["test_acc@1"][n - 1], best_test_acc: results.best_test_acc } : {}),
-    ...(checkpoint ? { checkpoint } : {}),
-    ...(interrupted ? { interrupted } : {}),
+  if (!ck.training.rng.torch) throw new DataError(file, "has no torch generator state; it cannot be resumed bit for bit");
+  const c = ck.meta.config as Partial<ClassifierRunConfig>;
+  const model = modelConfigFrom(c.model, file);
+  for (const k of ["lr", "weightDecay", "batchSize", "epochs", "seed"] as const) {
+    if (typeof c[k] !== "number") throw new DataError(file, `the run config has no valid '${k}' (a checkpoint written before resume existed?)`);
+  }
+  if (typeof c.dataset !== "string" || !Array.isArray(c.classes)) throw new DataError(file, "the run config has no data set or classes");
+  const run: ClassifierRunConfig = {
+    model: { ...model }, dataset: c.dataset, classes: c.classes, lr: c.lr!, weightDecay: c.weightDecay!, batchSize: c.batchSize!,
+    epochs: c.epochs!, seed: c.seed!, maxTrain: c.maxTrain ?? null, maxTest: c.maxTest ?? null,
+  };
+  const clash = (flag: string, have: unknown, want: unknown): void => {
+    if (want !== undefined && have !== want) {
+      throw new XtError(`--resume: ${flag} is ${JSON.stringify(have)} in ${file}; it cannot change (to ${JSON.stringify(want)}) when resuming`, 2);
+    }
+  };
+  clash("--dataset", run.dataset, given.dataset === undefined ? undefined : parseDatasetName(given.dataset));
+  for (const [k, v] of Object.entries(given.model ?? {}) as [keyof VitModelConfig, number | undefined][]) clash(MODEL_FLAG[k], model[k], v);
+  clash("--lr", run.lr, given.lr);
+  clash("--weight-decay", run.weightDecay, given.weightDecay);
+  clash("--batch-size", run.batchSize, given.batchSize);
+  clash("--seed", run.seed, given.seed);
+  clash("--max-train", run.maxTrain, given.maxTrain);
+  clash("--max-test", run.maxTest, given.maxTest);
+  const name = parseDatasetName(run.dataset);
+  const train = takeFirst(loadVitSplit(name, "train", dataDir), run.maxTrain ?? undefined);
+  const test = takeFirst(loadVitSplit(name, "test", dataDir), run.maxTest ?? undefined);
+  const extra = (ck.meta.extra ?? {}) as { train_images?: number; test_images?: number };
+  if (extra.train_images !== undefined && (train.n !== extra.train_images || test.n !== extra.test_images)) {
+    throw new DataError(file, `the run trained on ${extra.train_images} / tested on ${extra.test_images} images; ${train.source} gives ${train.n} / ${test.n}`);
+  }
+  if (train.classes.length !== model.numClasses) throw new DataError(file, `the model has ${model.numClasses} classes, ${name} has ${train.classes.length}`);
+  return { checkpoint: ck, run, model, train, test };
+}
+
+export interface ResumeVitOptions {
+  resume: VitResume;
+  /** Total epochs to reach (default: the run's). */
+  epochs?: number;
+  files?: RunFiles;
+  results?: string;
+  datasetLabel?: string;
+  sink: EventSink;
+  signal?: AbortSignal;
+}
+
+/** Continues a run from its resumable checkpoint: the same steps, losses and weights as if it had never stopped. */
+export async function resumeVit(o: ResumeVitOptions): Promise<TrainClassifierResult> {
+  const { checkpoint: ck, model: cfg } = o.resume;
+  const epochs = o.epochs ?? o.resume.run.epochs;
+  const progress = progressFromCheckpoint(ck);
+  if (progress.position.epoch > epochs || (progress.position.epoch === epochs && progress.position.stepInEpoch > 0)) {
+    throw new XtError(`--epochs ${epochs}: ${ck.paths.stem} has already done ${progress.position.epoch} epoch${progress.position.epoch === 1 ? "" : "s"}`, 2);
+  }
+  const stepsPerEpoch = Math.ceil(o.resume.train.n / o.resume.run.batchSize);
+  if (progress.position.stepInEpoch > 0 && progress.position.stepInEpoch < stepsPerEpoch && !progress.order) {
+    throw new DataError(ck.paths.state, "stopped inside an epoch but has no shuffle order for it (epoch_order); it cannot be resumed");
+  }
+  const run = { ...o.resume.run, epochs };
+  const model = buildVit(cfg);
+  try {
+    model.loadStateDict(ck.weights);
+  } catch (e) {
+    if (e instanceof XtError) throw new DataError(ck.paths.weights, `weights do not fit the model in its sidecar (${e.message})`);
+    throw e;
+  }
+  const optimizer = new Adam(model.parameters(), { lr: run.lr, weightDecay: run.weightDecay });
+  optimizer.loadStateDict(ck.training!.optimizer);
+  defaultGenerator.setState(ck.training!.rng.torch as TorchGeneratorState);
+  return trainClassifier({
+    command: "train vit", model, describe: describeVit(cfg), kind: "vit", run, optimizer, train: o.resume.train, test: o.resume.test,
+    datasetLabel: o.datasetLabel ?? run.dataset, device: currentBackend().name, files: o.files, results: o.results,
+    sink: o.sink, signal: o.signal, resume: progress,
   });
-  return { results, checkpoint, steps: step, interrupted };
 }
