@@ -9,6 +9,7 @@ import { EMBEDDED_COCO_LOCATION } from "../../core/data/coco.ts";
 import { currentBackend } from "../../core/device.ts";
 import { XtError } from "../../core/errors.ts";
 import { writeFileAtomic } from "../../core/io/atomic_write.ts";
+import { jsonText } from "../../core/io/json_text.ts";
 import { captioningResults, evaluateCaptioningLoss } from "../../core/train/captioning_solver.ts";
 import { resetStop, stopSignal } from "../../core/train/stop.ts";
 import {
@@ -127,7 +128,7 @@ export async function runCaptioningCommand(mode: Mode, o: CaptioningCommandOpts)
     savedAt = solver.iteration;
   };
   const writeResults = (): void => {
-    if (files) writeFileAtomic(files.results, JSON.stringify(captioningResults(solver), null, 1) + "\n");
+    if (files) writeFileAtomic(files.results, jsonText(captioningResults(solver)));
   };
   const dataset = `${data.source}${r.run.maxTrain !== null ? ` (${r.run.maxTrain} train captions)` : ""}${data.pcaFeatures ? "" : " fc7"}`;
   let result;

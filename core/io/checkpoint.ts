@@ -22,6 +22,7 @@ import { fromArray } from "../ops/creation.ts";
 import type { NumpyRandomStateState, TorchGeneratorState } from "../random/index.ts";
 import type { Tensor } from "../tensor.ts";
 import { writeFileAtomic } from "./atomic_write.ts";
+import { jsonText } from "./json_text.ts";
 import { decodeSafetensors, encodeSafetensors, type NamedArray } from "./safetensors.ts";
 
 export const CHECKPOINT_FORMAT = "xt-checkpoint/2";
@@ -186,7 +187,7 @@ export function saveCheckpoint(path: string, model: Module, meta: CheckpointMeta
   }
   const weights = encodeSafetensors([...model.stateDict()].map(([name, t]) => [name, toNamed(t)]), { format: "pt", producer: "xt", xt_save_id: saveId });
   writeFileAtomic(p.weights, weights);
-  writeFileAtomic(p.sidecar, JSON.stringify(side, null, 1) + "\n");
+  writeFileAtomic(p.sidecar, jsonText(side));
   return p;
 }
 

@@ -1,8 +1,9 @@
 /** The captioning solver: reference semantics, PyTorch Adam parity, resume, checkpoints. */
 import { afterAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { gunzipSync } from "node:zlib";
 import type { CocoData } from "../data/coco.ts";
 import { sidecarPath } from "../io/checkpoint.ts";
 import { CaptioningTransformer } from "../models/captioning_transformer.ts";
@@ -12,7 +13,9 @@ import {
   readCaptioningCheckpoint, modelFromCheckpoint, resumeCaptioningRun, saveCaptioningCheckpoint, startCaptioningRun,
   type CaptioningRunOptions,
 } from "./captioning_run.ts";
-import { CaptioningSolver, evaluateCaptioningLoss, sameSubsample, splitCaptions, temporalSoftmaxLoss } from "./captioning_solver.ts";
+import {
+  CaptioningSolver, evaluateCaptioningLoss, sameSubsample, splitCaptions, subsampleRecord, temporalSoftmaxLoss,
+} from "./captioning_solver.ts";
 import type { TrainEvent } from "./events.ts";
 
 const REPO = resolve(import.meta.dir, "../..");
@@ -233,4 +236,59 @@ describe("checkpoints", () => {
     rmSync(side);
     expect(() => readCaptioningCheckpoint(path)).toThrow(/sidecar not found/);
   });
+});
+
+describe("lean checkpoints", () => {
+  test("at the notebook's size (1,004 words, wordvec 256, 2 heads, 2 layers, PCA 512) the sidecar stays under 20 KB", async () => {
+    // The real vocabulary has 1,004 words of ~6 letters; these are longer, to be safe.
+    const words = ["<NULL>", "<START>", "<END>", "<UNK>", ...Array.from({ length: 1000 }, (_, i) => `wordy${String(i).padStart(4, "0")}`)];
+    const wordToIdx = Object.fromEntries(words.map((w, i) => [w, i]));
+    const T = 17;
+    const n = 50;
+    const captions = Int32Array.from({ length: n * T }, (_, k) => (k % T === 0 ? 1 : k % T === T - 1 ? 2 : 4 + ((k * 7919) % 1000)));
+    const split = {
+      captions, imageIdxs: Int32Array.from({ length: n }, (_, i) => i), numCaptions: n,
+      features: Float32Array.from({ length: n * 512 }, (_, i) => Math.sin(i)), numImages: n, urls: Array.from({ length: n }, (_, i) => `u${i}`),
+    };
+    const data: CocoData = {
+      train: split, val: split, captionLength: T, featureDim: 512, idxToWord: words, wordToIdx, pcaFeatures: true, source: "fake",
+      trainSubsample: Array.from({ length: n }, (_, i) => i * 13),
+    };
+    manualSeed(231);
+    const model = new CaptioningTransformer(wordToIdx, 512, 256, 2, 2, 30);
+    const solver = new CaptioningSolver(model, data, { batchSize: 25, numEpochs: 1, learningRate: 1e-3, np: new NumpyRandomState(231) });
+    await solver.train({ valLoss: () => 3.5 });
+    const run = {
+      command: "overfit captioning", seed: 231, maxTrain: 50, batchSize: 25, epochs: 100, lr: 1e-3, pcaFeatures: true,
+      dataSource: "/data/coco_captioning", trainSubsample: subsampleRecord(data.trainSubsample), valCaptions: 1000,
+    };
+    const p = saveCaptioningCheckpoint(join(TMP, "notebook"), { solver, run });
+    const side = readFileSync(p.sidecar, "utf8");
+    expect(side.length).toBeLessThan(20_000);
+    expect(side).not.toContain("lossHistory");
+    expect(side).not.toContain("word_to_idx"); // idx_to_word inverted on load
+    const ck = readCaptioningCheckpoint(p.weights, { training: true });
+    expect(ck.vocab.word_to_idx["wordy0999"]).toBe(1003);
+    expect([...ck.loaded.training!.arrays.loss_history!.data]).toEqual(solver.lossHistory);
+    console.log(`notebook-size captioning checkpoint: sidecar ${side.length} B, weights ${statSync(p.weights).size} B, state ${statSync(p.state).size} B`);
+  }, 60_000);
+
+  test("a checkpoint of the first format (xt-checkpoint/1) resumes with the losses of an uninterrupted run", async () => {
+    for (const f of ["captioning.json", "captioning.safetensors"]) {
+      writeFileSync(join(TMP, `format1-${f}`), gunzipSync(readFileSync(join(REPO, "fixtures/checkpoints/format1", `${f}.gz`))));
+    }
+    // Written after 1 epoch (2 iterations) of: --wordvec-dim 2 --num-heads 1 --num-layers 1 --max-train 10 --batch-size 5, embedded data.
+    const resumed = await resumeCaptioningRun(join(TMP, "format1-captioning.json"), "test", { epochs: 2 });
+    expect(resumed.solver.iteration).toBe(2);
+    await resumed.solver.train();
+    const full = await startCaptioningRun({
+      command: "test", dataDir: COCO_MINI, seed: 231, maxTrain: 10, pcaFeatures: true, wordvecDim: 2, numHeads: 1, numLayers: 1,
+      maxLength: 30, epochs: 2, batchSize: 5, lr: 1e-3,
+    });
+    await full.solver.train();
+    expect(resumed.solver.lossHistory).toEqual(full.solver.lossHistory);
+    // Saved again, it is in the current format.
+    const p = saveCaptioningCheckpoint(join(TMP, "format1-again"), resumed);
+    expect(JSON.parse(readFileSync(p.sidecar, "utf8")).format).toBe("xt-checkpoint/2");
+  }, 30_000);
 });

@@ -16,6 +16,7 @@ import { DataLoader } from "../data/dataloader.ts";
 import { DataError } from "../errors.ts";
 import { writeFileAtomic } from "../io/atomic_write.ts";
 import { saveCheckpoint, type LoadedCheckpoint } from "../io/checkpoint.ts";
+import { jsonText } from "../io/json_text.ts";
 import { crossEntropy } from "../ops/loss.ts";
 import type { Adam } from "../optim/adam.ts";
 import { dataLoaderEpochOrder, defaultGenerator, type TorchGenerator } from "../random/index.ts";
@@ -205,7 +206,7 @@ export async function trainClassifier(o: TrainClassifierOptions): Promise<TrainC
           if (o.files) bestFile = saveCheckpoint(o.files.best, o.model, meta(pos, { test_acc: e.testAcc, test_loss: e.testLoss })).weights;
         }
         saveLast(pos, false);
-        if (resultsPath) writeFileAtomic(resultsPath, JSON.stringify(results, null, 1) + "\n");
+        if (resultsPath) writeFileAtomic(resultsPath, jsonText(results));
         te = performance.now();
       },
       atEnd: ({ interrupted, position }) => {
