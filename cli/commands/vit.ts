@@ -199,7 +199,7 @@ export async function runTrainVit(o: TrainVitFlags): Promise<number> {
     r = await trainVit({
       train, test, datasetName: name, classes: train.classes,
       datasetLabel: `${name} (${train.n} train / ${test.n} test images, ${train.source})`,
-      model, lr, weightDecay, batchSize, epochs, seed, maxTrain: maxTrain ?? null, maxTest: maxTest ?? null,
+      model, lr, weightDecay, batchSize, epochs, seed, maxTrain: maxTrain ?? null, maxTest: maxTest ?? null, dataDir: o.dataDir,
       files, results: o.results, sink: teeSink(progress.sink, log.sink), signal: stopSignal(),
     });
   } finally {

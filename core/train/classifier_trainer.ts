@@ -56,6 +56,8 @@ export interface ClassifierRunConfig {
   /** --max-train / --max-test (null: the whole split). */
   maxTrain: number | null;
   maxTest: number | null;
+  /** --data-dir as an absolute path (null: the default places); a resume reads the same folder. */
+  dataDir: string | null;
 }
 
 /** Everything besides the weights and the optimizer that a resumed run restores. */

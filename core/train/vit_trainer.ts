@@ -12,6 +12,8 @@
  * base seeds) happens in the order PyTorch makes it, so a run reproduces
  * fixtures/gen/vit_torch_train.py with the same arguments.
  */
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
 import { XtError, DataError } from "../errors.ts";
 import { DataLoader, takeFirst, type ImageBatch, type TensorImageSet } from "../data/dataloader.ts";
 import type { ImageDataset } from "../data/image_dataset.ts";
@@ -102,9 +104,10 @@ export interface TrainVitOptions {
   batchSize: number;
   epochs: number;
   seed: number;
-  /** --max-train / --max-test as given (recorded so that a resume takes the same images). */
+  /** --max-train / --max-test and --data-dir as given (recorded so that a resume takes the same images). */
   maxTrain?: number | null;
   maxTest?: number | null;
+  dataDir?: string;
   /** Where the last/best checkpoints, results and events go (none: nothing is written). */
   files?: RunFiles;
   /** Results JSON (default files.results), rewritten after every epoch. */
@@ -121,6 +124,7 @@ export async function trainVit(o: TrainVitOptions): Promise<TrainClassifierResul
   const run: ClassifierRunConfig = {
     model: { ...o.model }, dataset: o.datasetName, classes: o.classes, lr: o.lr, weightDecay: o.weightDecay,
     batchSize: o.batchSize, epochs: o.epochs, seed: o.seed, maxTrain: o.maxTrain ?? null, maxTest: o.maxTest ?? null,
+    dataDir: o.dataDir === undefined ? null : resolve(o.dataDir),
   };
   return trainClassifier({
     command: "train vit", model, describe: describeVit(o.model), kind: "vit", run, optimizer, train: o.train, test: o.test,
@@ -158,7 +162,10 @@ const MODEL_FLAG: Record<keyof VitModelConfig, string> = {
   numLayers: "--layers", numHeads: "--heads", dimFeedforward: "--ffn-dim", numClasses: "classes", dropout: "--dropout",
 };
 
-/** Reads the run a ViT checkpoint continues, checks the flags given against it, loads its data. */
+/**
+ * Reads the run a ViT checkpoint continues, checks the flags given against it, loads its data
+ * (from `dataDir`, else the folder the run read, else the usual places).
+ */
 export function prepareVitResume(ck: LoadedCheckpoint, given: VitResumeGiven, dataDir?: string): VitResume {
   const file = ck.paths.sidecar;
   if (ck.meta.kind !== "vit") throw new DataError(file, `is a ${JSON.stringify(ck.meta.kind)} checkpoint, not a ViT one`);
@@ -174,7 +181,7 @@ export function prepareVitResume(ck: LoadedCheckpoint, given: VitResumeGiven, da
   if (typeof c.dataset !== "string" || !Array.isArray(c.classes)) throw new DataError(file, "the run config has no data set or classes");
   const run: ClassifierRunConfig = {
     model: { ...model }, dataset: c.dataset, classes: c.classes, lr: c.lr!, weightDecay: c.weightDecay!, batchSize: c.batchSize!,
-    epochs: c.epochs!, seed: c.seed!, maxTrain: c.maxTrain ?? null, maxTest: c.maxTest ?? null,
+    epochs: c.epochs!, seed: c.seed!, maxTrain: c.maxTrain ?? null, maxTest: c.maxTest ?? null, dataDir: c.dataDir ?? null,
   };
   const clash = (flag: string, have: unknown, want: unknown): void => {
     if (want !== undefined && have !== want) {
@@ -190,8 +197,9 @@ export function prepareVitResume(ck: LoadedCheckpoint, given: VitResumeGiven, da
   clash("--max-train", run.maxTrain, given.maxTrain);
   clash("--max-test", run.maxTest, given.maxTest);
   const name = parseDatasetName(run.dataset);
-  const train = takeFirst(loadVitSplit(name, "train", dataDir), run.maxTrain ?? undefined);
-  const test = takeFirst(loadVitSplit(name, "test", dataDir), run.maxTest ?? undefined);
+  const dir = dataDir ?? (run.dataDir !== null && existsSync(run.dataDir) ? run.dataDir : undefined);
+  const train = takeFirst(loadVitSplit(name, "train", dir), run.maxTrain ?? undefined);
+  const test = takeFirst(loadVitSplit(name, "test", dir), run.maxTest ?? undefined);
   const extra = (ck.meta.extra ?? {}) as { train_images?: number; test_images?: number };
   if (extra.train_images !== undefined && (train.n !== extra.train_images || test.n !== extra.test_images)) {
     throw new DataError(file, `the run trained on ${extra.train_images} / tested on ${extra.test_images} images; ${train.source} gives ${train.n} / ${test.n}`);
