@@ -171,9 +171,10 @@ export async function runCaptioningCommand(mode: Mode, o: CaptioningCommandOpts)
   if (!o.json) {
     if (result.finalLoss !== undefined) process.stdout.write(`Final loss: ${result.finalLoss}\n`);
     if (o.plot) process.stdout.write(`Loss curve: ${o.plot}\n`);
-    if (lastFile) {
-      const how = result.interrupted ? "Interrupted; resume with" : "Continue with";
-      process.stdout.write(`${how}: xt ${command} --resume ${lastFile}${files?.dir ? `  (run folder ${files.dir})` : ""}\n`);
+    if (lastFile && result.interrupted) {
+      process.stdout.write(`Interrupted at iteration ${solver.iteration}; the run's state is in ${lastFile}. Resume with: xt ${command} --resume ${lastFile}\n`);
+    } else if (lastFile) {
+      process.stdout.write(`Checkpoint: ${lastFile}${files?.dir ? ` (run folder ${files.dir})` : ""}\n`);
     }
   }
   return result.interrupted ? INTERRUPT_EXIT_CODE : 0;
