@@ -11,15 +11,15 @@ import { XtError } from "../../core/errors.ts";
 import { writeFileAtomic } from "../../core/io/atomic_write.ts";
 import { jsonText } from "../../core/io/json_text.ts";
 import { captioningResults, evaluateCaptioningLoss } from "../../core/train/captioning_solver.ts";
-import { resetStop, stopSignal } from "../../core/train/stop.ts";
+import { stopSignal } from "../../core/train/stop.ts";
 import {
   resumeCaptioningRun, saveCaptioningCheckpoint, saveCaptioningModel, startCaptioningRun, type CaptioningRun,
 } from "../../core/train/captioning_run.ts";
-import { chooseRunFiles, eventLog, teeSink, type RunFiles } from "../../core/train/run_files.ts";
+import { chooseRunFiles, type RunFiles } from "../../core/train/run_files.ts";
 import { parseIntFlag, parseNumberFlag } from "../flags.ts";
 import { lossCurveSvg } from "../render/plot.ts";
 import { INTERRUPT_EXIT_CODE } from "../render/interrupt.ts";
-import { createProgress } from "../render/progress.ts";
+import { withTrainingOutput } from "../training_output.ts";
 
 export interface CaptioningCommandOpts {
   maxTrain?: string;
@@ -112,12 +112,7 @@ export async function runCaptioningCommand(mode: Mode, o: CaptioningCommandOpts)
   const vCaptions = valCaptions ?? r.run.valCaptions;
   const dataName = data.source === EMBEDDED_COCO_LOCATION ? "coco-mini" : basename(data.source);
   const files: RunFiles | undefined = named ?? (mode === "train" ? chooseRunFiles({ defaultName: `${command}-${dataName}` }) : undefined);
-  const log = files ? eventLog(files.events) : undefined;
 
-  // createProgress installs the two-stage Ctrl-C handler (first: stop after this iteration, the
-  // state written, `end` with interrupted; second: quit now); the loop yields to it every iteration.
-  resetStop();
-  const progress = createProgress({ json: o.json, plain: o.plain, printEvery, color: o.color });
   let best = Math.min(Infinity, ...solver.valHistory.map((v) => v.loss));
   let bestFile: string | undefined;
   let lastFile: string | undefined;
@@ -131,11 +126,11 @@ export async function runCaptioningCommand(mode: Mode, o: CaptioningCommandOpts)
     if (files) writeFileAtomic(files.results, jsonText(captioningResults(solver)));
   };
   const dataset = `${data.source}${r.run.maxTrain !== null ? ` (${r.run.maxTrain} train captions)` : ""}${data.pcaFeatures ? "" : " fc7"}`;
-  let result;
-  try {
-    await progress.ready;
-    result = await solver.train({
-      sink: teeSink(progress.sink, log?.sink),
+  // The renderer installs the two-stage Ctrl-C handler (first: stop after this iteration, the
+  // state written, `end` with interrupted; second: quit now); the loop yields to it every iteration.
+  const result = await withTrainingOutput({ ...o, printEvery }, files, (sink) =>
+    solver.train({
+      sink,
       command,
       dataset,
       device: currentBackend().name,
@@ -157,11 +152,7 @@ export async function runCaptioningCommand(mode: Mode, o: CaptioningCommandOpts)
         writeResults();
         return { ...(lastFile ? { checkpoint: lastFile } : {}), ...(bestFile ? { best: bestFile } : {}) };
       },
-    });
-  } finally {
-    log?.flush();
-    progress.close();
-  }
+    }));
   if (o.plot) {
     writeFileAtomic(o.plot, lossCurveSvg(solver.lossHistory, {
       title: `${command}: training loss history`,

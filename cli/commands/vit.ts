@@ -12,8 +12,8 @@ import { takeFirst } from "../../core/data/dataloader.ts";
 import { currentBackend } from "../../core/device.ts";
 import { loadCheckpoint } from "../../core/io/checkpoint.ts";
 import { manualSeed } from "../../core/random/index.ts";
-import { chooseRunFiles, eventLog, teeSink } from "../../core/train/run_files.ts";
-import { resetStop, stopSignal } from "../../core/train/stop.ts";
+import { chooseRunFiles } from "../../core/train/run_files.ts";
+import { stopSignal } from "../../core/train/stop.ts";
 import {
   DATASET_SHAPES, NOTEBOOK_VIT, VIT_OVERFIT_DEFAULTS, VIT_TRAIN_DEFAULTS, buildVit, describeVit, modelConfigFrom,
   resolveModelConfig, validateModelConfig, type VitModelConfig, type VitModelOverrides,
@@ -24,7 +24,7 @@ import { evaluateClassifier, type EvalResult } from "../../core/train/vit_eval.t
 import type { TrainClassifierResult } from "../../core/train/classifier_trainer.ts";
 import { overfitVit, prepareVitResume, resumeVit, trainVit } from "../../core/train/vit_trainer.ts";
 import { parseIntFlag, parseNumberFlag } from "../flags.ts";
-import { createProgress } from "../render/progress.ts";
+import { withTrainingOutput } from "../training_output.ts";
 import { makeStyle } from "../render/style.ts";
 
 export interface VitModelFlags {
@@ -138,18 +138,10 @@ export async function runOverfitVit(o: OverfitVitFlags): Promise<number> {
   const model = resolveModelConfig(d.model, dataShape(data), { dropout: 0, ...stripUndefined(flags) });
   checkModelFitsData(model, data, useEmbedded ? "embedded Fashion-MNIST" : name);
 
-  resetStop();
-  const progress = createProgress({ json: o.json, plain: o.plain, printEvery, color: o.color });
-  let r;
-  try {
-    await progress.ready;
-    r = await overfitVit({
-      data, dataset: useEmbedded ? data.source : `${name} ${data.source}`, model, lr, weightDecay, steps, seed,
-      untilPerfect: o.untilPerfect, sink: progress.sink, signal: stopSignal(),
-    });
-  } finally {
-    progress.close();
-  }
+  const r = await withTrainingOutput({ ...o, printEvery }, undefined, (sink) => overfitVit({
+    data, dataset: useEmbedded ? data.source : `${name} ${data.source}`, model, lr, weightDecay, steps, seed,
+    untilPerfect: o.untilPerfect, sink, signal: stopSignal(),
+  }));
   if (!o.json) {
     const when = o.untilPerfect && r.accuracy === 1 && !r.interrupted ? ` (reached at step ${r.steps})` : "";
     process.stdout.write(`Overfitting ViT on one batch. Top-1 accuracy: ${r.accuracy}${when}\n`);
@@ -189,23 +181,12 @@ export async function runTrainVit(o: TrainVitFlags): Promise<number> {
     throw new XtError(`${test.source}: test images are ${test.channels}×${test.height}×${test.width}, train images ${train.channels}×${train.height}×${train.width}`);
   }
   const files = named ?? chooseRunFiles({ defaultName: `train-vit-${name}` });
-  const log = eventLog(files.events);
-
-  resetStop();
-  const progress = createProgress({ json: o.json, plain: o.plain, printEvery, color: o.color });
-  let r;
-  try {
-    await progress.ready;
-    r = await trainVit({
-      train, test, datasetName: name, classes: train.classes,
-      datasetLabel: `${name} (${train.n} train / ${test.n} test images, ${train.source})`,
-      model, lr, weightDecay, batchSize, epochs, seed, maxTrain: maxTrain ?? null, maxTest: maxTest ?? null, dataDir: o.dataDir,
-      files, results: o.results, sink: teeSink(progress.sink, log.sink), signal: stopSignal(),
-    });
-  } finally {
-    log.flush();
-    progress.close();
-  }
+  const r = await withTrainingOutput({ ...o, printEvery }, files, (sink) => trainVit({
+    train, test, datasetName: name, classes: train.classes,
+    datasetLabel: `${name} (${train.n} train / ${test.n} test images, ${train.source})`,
+    model, lr, weightDecay, batchSize, epochs, seed, maxTrain: maxTrain ?? null, maxTest: maxTest ?? null, dataDir: o.dataDir,
+    files, results: o.results, sink, signal: stopSignal(),
+  }));
   if (!o.json) printTrainSummary(r, o.results ?? files.results, files.dir);
   return r.interrupted ? 130 : 0;
 }
@@ -228,22 +209,11 @@ async function runResumeVit(o: TrainVitFlags): Promise<number> {
     maxTest: o.maxTest === undefined ? undefined : parseIntFlag("--max-test", o.maxTest, 1),
   }, o.dataDir);
   const files = chooseRunFiles({ save: o.save, resume: ck.paths.stem, overwrite: o.overwrite, defaultName: "" });
-  const log = eventLog(files.events);
   const { train, test, run } = resume;
-
-  resetStop();
-  const progress = createProgress({ json: o.json, plain: o.plain, printEvery, color: o.color });
-  let r;
-  try {
-    await progress.ready;
-    r = await resumeVit({
-      resume, epochs, files, results: o.results, sink: teeSink(progress.sink, log.sink), signal: stopSignal(),
-      datasetLabel: `${run.dataset} (${train.n} train / ${test.n} test images, ${train.source}), resumed from ${ck.paths.weights}`,
-    });
-  } finally {
-    log.flush();
-    progress.close();
-  }
+  const r = await withTrainingOutput({ ...o, printEvery }, files, (sink) => resumeVit({
+    resume, epochs, files, results: o.results, sink, signal: stopSignal(),
+    datasetLabel: `${run.dataset} (${train.n} train / ${test.n} test images, ${train.source}), resumed from ${ck.paths.weights}`,
+  }));
   if (!o.json) printTrainSummary(r, o.results ?? files.results, files.dir);
   return r.interrupted ? 130 : 0;
 }

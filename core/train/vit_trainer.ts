@@ -6,30 +6,27 @@
  *    step's own forward pass (before the update), as the cell does. `untilPerfect` ends the run at
  *    the first step whose top-1 is 1.00.
  *  trainVit / resumeVit: ClassificationSolverViT.train (core/train/classifier_trainer.ts) on a
- *    VisionTransformer, fresh or continued from a resumable checkpoint.
+ *    VisionTransformer, fresh or continued from a resumable checkpoint (classifier_resume.ts).
  *
  * After manualSeed(seed) every random draw (initial weights, dropout masks, loader shuffles and
  * base seeds) happens in the order PyTorch makes it, so a run reproduces
  * fixtures/gen/vit_torch_train.py with the same arguments.
  */
-import { existsSync } from "node:fs";
 import { resolve } from "node:path";
-import { XtError, DataError } from "../errors.ts";
+import { XtError } from "../errors.ts";
 import { DataLoader, takeFirst, type ImageBatch, type TensorImageSet } from "../data/dataloader.ts";
-import type { ImageDataset } from "../data/image_dataset.ts";
 import { currentBackend } from "../device.ts";
 import type { LoadedCheckpoint } from "../io/checkpoint.ts";
 import { Adam } from "../optim/adam.ts";
-import { defaultGenerator, manualSeed, type TorchGeneratorState } from "../random/index.ts";
+import { manualSeed } from "../random/index.ts";
+import { classifierForward, trainClassifier, type ClassifierRunConfig, type TrainClassifierResult } from "./classifier_trainer.ts";
 import {
-  classifierForward, progressFromCheckpoint, trainClassifier,
-  type ClassifierRunConfig, type TrainClassifierResult,
-} from "./classifier_trainer.ts";
+  prepareClassifierResume, resumeClassifier, type ClassifierKind, type ClassifierResume, type ResumeGiven, type ResumeOptions,
+} from "./classifier_resume.ts";
 import type { EventSink } from "./events.ts";
 import { trainLoop } from "./loop.ts";
 import type { RunFiles } from "./run_files.ts";
 import { buildVit, describeVit, modelConfigFrom, type VitModelConfig } from "./vit_config.ts";
-import { loadVitSplit, parseDatasetName } from "./vit_data.ts";
 
 // ---------------------------------------------------------------------------------------------
 // overfit
@@ -136,115 +133,24 @@ export async function trainVit(o: TrainVitOptions): Promise<TrainClassifierResul
 // ---------------------------------------------------------------------------------------------
 // resume
 
-/** A ViT run read back from its resumable checkpoint, with its data loaded. */
-export interface VitResume {
-  checkpoint: LoadedCheckpoint;
-  run: ClassifierRunConfig;
-  model: VitModelConfig;
-  train: ImageDataset;
-  test: ImageDataset;
-}
-
-/** The run settings a resume may not change (the flag names the user would give). */
-export interface VitResumeGiven {
-  dataset?: string;
-  model?: Partial<VitModelConfig>;
-  lr?: number;
-  weightDecay?: number;
-  batchSize?: number;
-  seed?: number;
-  maxTrain?: number;
-  maxTest?: number;
-}
-
 const MODEL_FLAG: Record<keyof VitModelConfig, string> = {
   imgSize: "--img-size", patchSize: "--patch-size", inChannels: "--in-channels", embedDim: "--embed-dim",
   numLayers: "--layers", numHeads: "--heads", dimFeedforward: "--ffn-dim", numClasses: "classes", dropout: "--dropout",
 };
 
+/** What a ViT checkpoint is to the generic classifier resume. */
+export const VIT_KIND: ClassifierKind<VitModelConfig> = { kind: "vit", label: "ViT", modelFrom: modelConfigFrom, flags: MODEL_FLAG };
+
 /**
  * Reads the run a ViT checkpoint continues, checks the flags given against it, loads its data
  * (from `dataDir`, else the folder the run read, else the usual places).
  */
-export function prepareVitResume(ck: LoadedCheckpoint, given: VitResumeGiven, dataDir?: string): VitResume {
-  const file = ck.paths.sidecar;
-  if (ck.meta.kind !== "vit") throw new DataError(file, `is a ${JSON.stringify(ck.meta.kind)} checkpoint, not a ViT one`);
-  if (!ck.resumable || !ck.training) {
-    throw new DataError(file, "has no training state to resume from (a best-model checkpoint); resume from the run's last checkpoint");
-  }
-  if (!ck.training.rng.torch) throw new DataError(file, "has no torch generator state; it cannot be resumed bit for bit");
-  const c = ck.meta.config as Partial<ClassifierRunConfig>;
-  const model = modelConfigFrom(c.model, file);
-  for (const k of ["lr", "weightDecay", "batchSize", "epochs", "seed"] as const) {
-    if (typeof c[k] !== "number") throw new DataError(file, `the run config has no valid '${k}' (a checkpoint written before resume existed?)`);
-  }
-  if (typeof c.dataset !== "string" || !Array.isArray(c.classes)) throw new DataError(file, "the run config has no data set or classes");
-  const run: ClassifierRunConfig = {
-    model: { ...model }, dataset: c.dataset, classes: c.classes, lr: c.lr!, weightDecay: c.weightDecay!, batchSize: c.batchSize!,
-    epochs: c.epochs!, seed: c.seed!, maxTrain: c.maxTrain ?? null, maxTest: c.maxTest ?? null, dataDir: c.dataDir ?? null,
-  };
-  const clash = (flag: string, have: unknown, want: unknown): void => {
-    if (want !== undefined && have !== want) {
-      throw new XtError(`--resume: ${flag} is ${JSON.stringify(have)} in ${file}; it cannot change (to ${JSON.stringify(want)}) when resuming`, 2);
-    }
-  };
-  clash("--dataset", run.dataset, given.dataset === undefined ? undefined : parseDatasetName(given.dataset));
-  for (const [k, v] of Object.entries(given.model ?? {}) as [keyof VitModelConfig, number | undefined][]) clash(MODEL_FLAG[k], model[k], v);
-  clash("--lr", run.lr, given.lr);
-  clash("--weight-decay", run.weightDecay, given.weightDecay);
-  clash("--batch-size", run.batchSize, given.batchSize);
-  clash("--seed", run.seed, given.seed);
-  clash("--max-train", run.maxTrain, given.maxTrain);
-  clash("--max-test", run.maxTest, given.maxTest);
-  const name = parseDatasetName(run.dataset);
-  const dir = dataDir ?? (run.dataDir !== null && existsSync(run.dataDir) ? run.dataDir : undefined);
-  const train = takeFirst(loadVitSplit(name, "train", dir), run.maxTrain ?? undefined);
-  const test = takeFirst(loadVitSplit(name, "test", dir), run.maxTest ?? undefined);
-  const extra = (ck.meta.extra ?? {}) as { train_images?: number; test_images?: number };
-  if (extra.train_images !== undefined && (train.n !== extra.train_images || test.n !== extra.test_images)) {
-    throw new DataError(file, `the run trained on ${extra.train_images} / tested on ${extra.test_images} images; ${train.source} gives ${train.n} / ${test.n}`);
-  }
-  if (train.classes.length !== model.numClasses) throw new DataError(file, `the model has ${model.numClasses} classes, ${name} has ${train.classes.length}`);
-  return { checkpoint: ck, run, model, train, test };
+export function prepareVitResume(ck: LoadedCheckpoint, given: ResumeGiven<VitModelConfig>, dataDir?: string): ClassifierResume<VitModelConfig> {
+  return prepareClassifierResume(ck, VIT_KIND, given, dataDir);
 }
 
-export interface ResumeVitOptions {
-  resume: VitResume;
-  /** Total epochs to reach (default: the run's). */
-  epochs?: number;
-  files?: RunFiles;
-  results?: string;
-  datasetLabel?: string;
-  sink: EventSink;
-  signal?: AbortSignal;
-}
-
-/** Continues a run from its resumable checkpoint: the same steps, losses and weights as if it had never stopped. */
-export async function resumeVit(o: ResumeVitOptions): Promise<TrainClassifierResult> {
-  const { checkpoint: ck, model: cfg } = o.resume;
-  const epochs = o.epochs ?? o.resume.run.epochs;
-  const progress = progressFromCheckpoint(ck);
-  if (progress.position.epoch > epochs || (progress.position.epoch === epochs && progress.position.stepInEpoch > 0)) {
-    throw new XtError(`--epochs ${epochs}: ${ck.paths.stem} has already done ${progress.position.epoch} epoch${progress.position.epoch === 1 ? "" : "s"}`, 2);
-  }
-  const stepsPerEpoch = Math.ceil(o.resume.train.n / o.resume.run.batchSize);
-  if (progress.position.stepInEpoch > 0 && progress.position.stepInEpoch < stepsPerEpoch && !progress.order) {
-    throw new DataError(ck.paths.state, "stopped inside an epoch but has no shuffle order for it (epoch_order); it cannot be resumed");
-  }
-  const run = { ...o.resume.run, epochs };
-  const model = buildVit(cfg);
-  try {
-    model.loadStateDict(ck.weights);
-  } catch (e) {
-    if (e instanceof XtError) throw new DataError(ck.paths.weights, `weights do not fit the model in its sidecar (${e.message})`);
-    throw e;
-  }
-  const optimizer = new Adam(model.parameters(), { lr: run.lr, weightDecay: run.weightDecay });
-  optimizer.loadStateDict(ck.training!.optimizer);
-  defaultGenerator.setState(ck.training!.rng.torch as TorchGeneratorState);
-  return trainClassifier({
-    command: "train vit", model, describe: describeVit(cfg), kind: "vit", run, optimizer, train: o.resume.train, test: o.resume.test,
-    datasetLabel: o.datasetLabel ?? run.dataset, device: currentBackend().name, files: o.files, results: o.results,
-    sink: o.sink, signal: o.signal, resume: progress,
-  });
+/** Continues a ViT run from its resumable checkpoint: the same steps, losses and weights as if it had never stopped. */
+export async function resumeVit(o: ResumeOptions<VitModelConfig>): Promise<TrainClassifierResult> {
+  const cfg = o.resume.model;
+  return resumeClassifier({ ...o, command: "train vit", kind: "vit", model: buildVit(cfg), describe: describeVit(cfg), device: currentBackend().name });
 }
