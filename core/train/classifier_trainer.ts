@@ -21,7 +21,7 @@ import { crossEntropy } from "../ops/loss.ts";
 import type { Adam } from "../optim/adam.ts";
 import { dataLoaderEpochOrder, defaultGenerator, type TorchGenerator } from "../random/index.ts";
 import type { EndEvent, EventSink } from "./events.ts";
-import { startPosition, trainLoop, type BatchSource, type ForwardResult, type LoopPosition } from "./loop.ts";
+import { trainLoop, type BatchSource, type ForwardResult, type LoopPosition } from "./loop.ts";
 import type { RunFiles } from "./run_files.ts";
 import { yieldToEvents } from "./stop.ts";
 import { argmaxRows, evaluateClassifier, type ClassifierModel } from "./vit_eval.ts";
@@ -153,7 +153,7 @@ export async function trainClassifier(o: TrainClassifierOptions): Promise<TrainC
   let best = o.resume?.best ?? -1;
   let checkpoint: string | undefined;
   let bestFile: string | undefined;
-  let savedAt: LoopPosition | undefined = o.resume?.position;
+  let savedAt: LoopPosition | undefined; // the position of the last state this process wrote
   const resultsPath = o.results ?? o.files?.results;
   const numClasses = o.run.classes.length;
 
@@ -222,11 +222,6 @@ export async function trainClassifier(o: TrainClassifierOptions): Promise<TrainC
     },
   });
   return { results, checkpoint, best: bestFile, steps: r.position.step, interrupted: r.interrupted, position: r.position };
-}
-
-/** A fresh run's progress (nothing done yet). */
-export function freshProgress(): ClassifierProgress {
-  return { position: startPosition(), results: emptyResults(), best: -1, order: null };
 }
 
 /** The progress a resumable classifier checkpoint saved (its training state must be loaded). */
