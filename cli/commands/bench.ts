@@ -45,7 +45,7 @@ async function captionOverfit(): Promise<Record<string, number>> {
     command: "bench caption-overfit", seed: 231, maxTrain: 50, pcaFeatures: true,
     wordvecDim: 256, numHeads: 2, numLayers: 2, maxLength: 30, epochs: 100, batchSize: 25, lr: 1e-3,
   });
-  const r = await run.solver.trainAsync({});
+  const r = await run.solver.train({});
   return { seconds: (performance.now() - t0) / 1000, iterations: r.iterations, final_loss: r.finalLoss ?? NaN };
 }
 
