@@ -5,7 +5,7 @@
  *
  *   bun bench/captioning_train.ts [--iterations N] [--json]
  *
- * The event loop turns between iterations, as in CaptioningSolver.trainAsync.
+ * The event loop turns between iterations, as in the training loop (core/train/loop.ts).
  */
 import { nativeInfo } from "../backends/cpu/native.ts";
 import { captioningWorkload, tick } from "./workloads.ts";

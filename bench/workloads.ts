@@ -10,9 +10,11 @@
  *              Adam lr 1e-3, 200 iterations of the masked temporal softmax loss. Reported in seconds.
  */
 import { CaptioningTransformer, VisionTransformer, crossEntropy, fromArray, manualSeed, randn } from "../core/index.ts";
+import "../backends/register.ts"; // the devices (the xt command registers them too)
 import type { Tensor } from "../core/tensor.ts";
 import { Adam } from "../core/optim/adam.ts";
 import { temporalSoftmaxLoss } from "../core/train/captioning_solver.ts";
+import { yieldToEvents } from "../core/train/stop.ts";
 
 /** A tiny deterministic generator for the synthetic labels and captions. */
 function lcg(seed: number): () => number {
@@ -103,8 +105,8 @@ export function captioningWorkload(seed = 0): CaptioningWorkload {
   };
 }
 
-/** Let the event loop turn, as xt's training loops do between steps (storage recycling runs then). */
-export const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
+/** Let the event loop turn, as xt's training loop does between steps (storage recycling runs then). */
+export const tick = yieldToEvents;
 
 /** Runs fn `reps` times with an event-loop turn after each; returns each run's milliseconds. */
 export async function timeRuns(reps: number, fn: () => void): Promise<number[]> {

@@ -1,11 +1,13 @@
 /** xt's command line: parses arguments, hands work to core/, renders results. */
 import { Command, CommanderError } from "commander";
-import { useDevice } from "../core/device.ts";
+import "../backends/register.ts";
 import { XtError } from "../core/errors.ts";
 import { registerAttention } from "./commands/attention.ts";
 import { registerBench } from "./commands/bench.ts";
 import { registerCheck } from "./commands/check.ts";
+import { addDeviceOptions } from "./device.ts";
 import { registerCaptioning } from "./commands/captioning.ts";
+import { registerInfo } from "./commands/info.ts";
 import { registerPlot } from "./commands/plot.ts";
 import { registerSample } from "./commands/sample.ts";
 import { registerVit } from "./commands/vit.ts";
@@ -15,16 +17,9 @@ program
   .name("xt")
   .description("Transformer captioning and Vision Transformer (CS231n) with exact PyTorch parity")
   .version("0.1.0")
-  .option("--device <kind>", "auto, cpu or cuda (default: $XT_DEVICE, else auto)")
   .showHelpAfterError()
   .exitOverride();
-
-// Pick the device once, before any command runs: auto falls back to the CPU with one line.
-program.hook("preAction", (_root, action) => {
-  const req = (action.opts().device as string | undefined) ?? (program.opts().device as string | undefined) ?? process.env.XT_DEVICE ?? "auto";
-  const choice = useDevice(req);
-  if (req === "auto" && choice.device === "cpu") process.stderr.write(`xt: ${choice.note}\n`);
-});
+addDeviceOptions(program);
 
 let exitCode = 0;
 const exit = (code: number): void => {
@@ -35,6 +30,7 @@ registerBench(program, exit);
 registerCaptioning(program, exit);
 registerSample(program, exit);
 registerVit(program, exit);
+registerInfo(program, exit);
 registerAttention(program, exit);
 registerPlot(program, exit);
 

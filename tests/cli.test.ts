@@ -1,7 +1,6 @@
 /** The command line as a user meets it: exit codes, messages, --json, aliases. */
 import { expect, test } from "bun:test";
 import { join } from "node:path";
-import { probeCuda } from "../backends/cuda/index.ts";
 
 const MAIN = join(import.meta.dir, "../cli/main.ts");
 
@@ -57,19 +56,6 @@ test("a non-numeric flag is an error naming the flag", () => {
   expect(r.code).toBe(2);
   expect(r.err).toContain("--seed");
   expect(r.err).not.toContain("at "); // no stack trace
-});
-
-test.skipIf(probeCuda().ok)("--device cuda without a GPU fails and says why; auto falls back in one line", () => {
-  const cuda = xt("check", "pe", "--device", "cuda");
-  expect(cuda.code).not.toBe(0);
-  expect(cuda.err).toContain("CUDA is not available");
-  const auto = xt("check", "pe", "--device", "auto");
-  expect(auto.code).toBe(0);
-  expect(auto.err.trim().split("\n").length).toBe(1);
-  expect(auto.err).toContain("using the CPU");
-  const bad = xt("check", "pe", "--device", "gpu");
-  expect(bad.code).toBe(2);
-  expect(bad.err).toContain("--device");
 });
 
 test("hyphenated command aliases (train-vit, overfit-captioning) reach the grouped commands", () => {

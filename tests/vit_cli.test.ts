@@ -54,7 +54,7 @@ describe("xt overfit vit", () => {
 
 describe("xt train vit / eval vit", () => {
   const ck = join(TMP, "tiny.safetensors");
-  test("trains on the CIFAR-10 fixture files: epoch events, results JSON, best checkpoint", () => {
+  test("trains on the CIFAR-10 fixture files: epoch events, results JSON, last and best checkpoints", () => {
     const r = xt("train", "vit", "--dataset", "cifar10", "--data-dir", FIX, ...TINY, "--patch-size", "8", "--batch-size", "4",
       "--epochs", "2", "--lr", "1e-3", "--weight-decay", "1e-4", "--seed", "3", "--save", ck, "--json");
     expect(r.stderr).not.toContain("error");
@@ -65,22 +65,27 @@ describe("xt train vit / eval vit", () => {
     expect(epochs.length).toBe(2);
     for (const e of epochs) expect(Object.keys(e)).toEqual(expect.arrayContaining(["trainLoss", "trainAcc", "testLoss", "testAcc"]));
     const end = ev[ev.length - 1]!;
-    expect(end).toMatchObject({ type: "end", steps: 8, checkpoint: ck });
+    expect(end).toMatchObject({ type: "end", steps: 8, checkpoint: ck, best: join(TMP, "tiny.best.safetensors") });
     const res = JSON.parse(readFileSync(join(TMP, "tiny.results.json"), "utf8"));
     for (const k of ["train_loss", "train_acc@1", "test_loss", "test_acc@1"]) expect(res[k]).toHaveLength(2);
     expect(res.best_test_acc).toBe(Math.max(...res["test_acc@1"]));
     expect(end.best_test_acc).toBe(res.best_test_acc);
     expect(existsSync(ck)).toBe(true);
+    expect(existsSync(join(TMP, "tiny.optim.safetensors"))).toBe(true);
+    expect(existsSync(join(TMP, "tiny.events.jsonl"))).toBe(true);
     const side = JSON.parse(readFileSync(join(TMP, "tiny.json"), "utf8"));
-    expect(side).toMatchObject({ kind: "vit", format: "xt-checkpoint/1", config: { dataset: "cifar10", model: { embedDim: 16, patchSize: 8 } } });
-    expect(side.extra.test_acc).toBe(res.best_test_acc);
+    expect(side).toMatchObject({ kind: "vit", format: "xt-checkpoint/2", step: 8, epoch: 2, config: { dataset: "cifar10", model: { embedDim: 16, patchSize: 8 } } });
+    const best = JSON.parse(readFileSync(join(TMP, "tiny.best.json"), "utf8"));
+    expect(best.extra.test_acc).toBe(res.best_test_acc);
+    expect(best.training).toBeUndefined(); // the best model alone: no training state
+    expect(existsSync(join(TMP, "tiny.best.optim.safetensors"))).toBe(false);
   });
 
   test("eval vit reproduces the best epoch's test accuracy and prints a confusion matrix", () => {
-    const j = xt("eval", "vit", "--checkpoint", ck, "--data-dir", FIX, "--json");
+    const j = xt("eval", "vit", "--checkpoint", join(TMP, "tiny.best"), "--data-dir", FIX, "--json");
     expect(j.code).toBe(0);
     const rep = JSON.parse(j.stdout);
-    const side = JSON.parse(readFileSync(join(TMP, "tiny.json"), "utf8"));
+    const side = JSON.parse(readFileSync(join(TMP, "tiny.best.json"), "utf8"));
     expect(rep.accuracy).toBe(side.extra.test_acc);
     expect(rep.loss).toBeCloseTo(side.extra.test_loss, 5);
     expect(rep.n).toBe(4);

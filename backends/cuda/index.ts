@@ -37,20 +37,29 @@ interface Addon {
 
 let addon: Addon | null = null;
 let addonError = "";
+let addonMissing = false;
 try {
   // A literal relative path, so `bun build --compile` embeds the addon in the binary.
   addon = require("./xt_cuda.node") as Addon;
 } catch (e) {
-  addonError = e instanceof Error ? e.message : String(e);
+  // The first line only: the loader appends a multi-line "Require stack".
+  addonError = (e instanceof Error ? e.message : String(e)).split("\n")[0]!;
+  addonMissing = /cannot find module/i.test(addonError);
 }
 
-/** Whether CUDA can be used here, and if not, why. Never throws. */
+/** Whether the addon loaded, and from where or why not (for `xt info`). */
+export function addonInfo(): { loaded: true; path: string } | { loaded: false; error: string } {
+  return addon ? { loaded: true, path: "backends/cuda/xt_cuda.node" } : { loaded: false, error: addonError };
+}
+
+/** Whether CUDA can be used here, and if not, why (one line). Never throws. */
 export function probeCuda(): CudaProbe {
   if (!addon) {
     return {
       ok: false,
-      reason: `the CUDA addon backends/cuda/xt_cuda.node could not be loaded (${addonError}); ` +
-        "build it with scripts/build-native.sh",
+      reason: addonMissing
+        ? "the CUDA addon xt_cuda.node is not built (scripts/build-native.sh builds it; it needs nvcc)"
+        : `the CUDA addon backends/cuda/xt_cuda.node could not be loaded (${addonError})`,
     };
   }
   try {

@@ -3,10 +3,9 @@
  * the same workloads in PyTorch beside them and prints the ratios.
  */
 import type { Command } from "commander";
-import { nativeInfo } from "../../backends/cpu/native.ts";
 import { vitWorkload, timeRuns, tick } from "../../bench/workloads.ts";
 import { CHECKS, runChecks } from "../../checks/index.ts";
-import { currentBackend } from "../../core/device.ts";
+import { currentBackend, registeredDevices } from "../../core/device.ts";
 import { XtError } from "../../core/errors.ts";
 import { randn } from "../../core/index.ts";
 import { startCaptioningRun } from "../../core/train/captioning_run.ts";
@@ -20,9 +19,11 @@ interface BenchOpts {
   steps?: string;
 }
 
+/** "cpu (native avx512, 2 threads)", "cpu (TypeScript kernels)", "cuda (NVIDIA …)": the device's own summary. */
 function engine(): string {
-  const n = nativeInfo();
-  return currentBackend().name === "cpu" ? (n.enabled ? `cpu (native ${n.isa}, ${n.threads} threads)` : "cpu (TypeScript kernels)") : currentBackend().name;
+  const name = currentBackend().name;
+  const reg = registeredDevices().find((r) => r.name === name);
+  return reg ? `${name} (${reg.report().summary})` : name;
 }
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -44,7 +45,7 @@ async function captionOverfit(): Promise<Record<string, number>> {
     command: "bench caption-overfit", seed: 231, maxTrain: 50, pcaFeatures: true,
     wordvecDim: 256, numHeads: 2, numLayers: 2, maxLength: 30, epochs: 100, batchSize: 25, lr: 1e-3,
   });
-  const r = await run.solver.trainAsync({});
+  const r = await run.solver.train({});
   return { seconds: (performance.now() - t0) / 1000, iterations: r.iterations, final_loss: r.finalLoss ?? NaN };
 }
 

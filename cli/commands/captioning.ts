@@ -3,19 +3,24 @@
  * `xt train captioning` (longer runs on the whole train split, with a validation loss each
  * epoch and best/last checkpoints).
  */
+import { basename } from "node:path";
 import type { Command } from "commander";
+import { EMBEDDED_COCO_LOCATION } from "../../core/data/coco.ts";
 import { currentBackend } from "../../core/device.ts";
 import { XtError } from "../../core/errors.ts";
-import { evaluateCaptioningLoss } from "../../core/train/captioning_solver.ts";
-import { stopRequested } from "../../core/train/stop.ts";
+import { writeFileAtomic } from "../../core/io/atomic_write.ts";
+import { jsonText } from "../../core/io/json_text.ts";
+import { captioningResults, evaluateCaptioningLoss } from "../../core/train/captioning_solver.ts";
+import { stopSignal } from "../../core/train/stop.ts";
 import {
-  resumeCaptioningRun, saveCaptioningCheckpoint, startCaptioningRun, type CaptioningRun,
+  resumeCaptioningRun, saveCaptioningCheckpoint, saveCaptioningModel, startCaptioningRun, type CaptioningRun,
 } from "../../core/train/captioning_run.ts";
+import { chooseRunFiles, type RunFiles } from "../../core/train/run_files.ts";
 import { parseIntFlag, parseNumberFlag } from "../flags.ts";
 import { lossCurveSvg } from "../render/figures/line_chart.ts";
 import { figureFormat, writeFigure } from "../render/figures/write_figure.ts";
 import { INTERRUPT_EXIT_CODE } from "../render/interrupt.ts";
-import { createProgress } from "../render/progress.ts";
+import { withTrainingOutput } from "../training_output.ts";
 
 export interface CaptioningCommandOpts {
   maxTrain?: string;
@@ -32,6 +37,7 @@ export interface CaptioningCommandOpts {
   plot?: string;
   save?: string;
   resume?: string;
+  overwrite?: boolean;
   valCaptions?: string;
   json?: boolean;
   plain?: boolean;
@@ -51,11 +57,6 @@ export const TRAIN_DEFAULTS = {
   maxTrain: null as number | null, wordvecDim: 256, numHeads: 2, numLayers: 2, maxLength: 30,
   epochs: 10, batchSize: 25, lr: 1e-3, seed: 231, pca: true, printEvery: 10, valCaptions: 1000,
 };
-
-/** model.safetensors → model.best.safetensors (anything else: FILE.best). */
-export function bestCheckpointPath(path: string): string {
-  return path.endsWith(".safetensors") ? `${path.slice(0, -".safetensors".length)}.best.safetensors` : `${path}.best`;
-}
 
 function parseMaxTrain(raw: string): number | null {
   if (raw === "all") return null;
@@ -82,8 +83,12 @@ export async function runCaptioningCommand(mode: Mode, o: CaptioningCommandOpts)
   const valCaptions = mode === "train"
     ? (o.valCaptions === undefined ? TRAIN_DEFAULTS.valCaptions : parseIntFlag("--val-captions", o.valCaptions, 1))
     : undefined;
-  if (o.save !== undefined && o.save === "") throw new XtError("--save: expected a file name", 2);
   if (o.plot !== undefined) figureFormat(o.plot, "--plot"); // before training, not after
+  // --save and --resume name the files now (refusing a previous run's before loading any data);
+  // `train` without them gets a fresh run folder once the data is loaded; `overfit` writes none.
+  const named = o.save !== undefined || o.resume !== undefined
+    ? chooseRunFiles({ save: o.save, resume: o.resume, overwrite: o.overwrite, defaultName: command })
+    : undefined;
 
   let r: CaptioningRun;
   if (o.resume !== undefined) {
@@ -107,42 +112,49 @@ export async function runCaptioningCommand(mode: Mode, o: CaptioningCommandOpts)
   }
   const { solver, data, model } = r;
   const vCaptions = valCaptions ?? r.run.valCaptions;
+  const dataName = data.source === EMBEDDED_COCO_LOCATION ? "coco-mini" : basename(data.source);
+  const files: RunFiles | undefined = named ?? (mode === "train" ? chooseRunFiles({ defaultName: `${command}-${dataName}` }) : undefined);
 
-  // createProgress installs the two-stage Ctrl-C handler (first: stop after this iteration,
-  // checkpoint written, `end` with interrupted; second: quit now); trainAsync yields to it.
-  const progress = createProgress({ json: o.json, plain: o.plain, printEvery, color: o.color });
   let best = Math.min(Infinity, ...solver.valHistory.map((v) => v.loss));
+  let bestFile: string | undefined;
+  let lastFile: string | undefined;
+  let savedAt = -1;
+  const saveLast = (): void => {
+    if (!files || savedAt === solver.iteration) return;
+    lastFile = saveCaptioningCheckpoint(files.last, r).weights;
+    savedAt = solver.iteration;
+  };
+  const writeResults = (): void => {
+    if (files) writeFileAtomic(files.results, jsonText(captioningResults(solver)));
+  };
   const dataset = `${data.source}${r.run.maxTrain !== null ? ` (${r.run.maxTrain} train captions)` : ""}${data.pcaFeatures ? "" : " fc7"}`;
-  let result;
-  try {
-    await progress.ready;
-    result = await solver.trainAsync({
-      sink: progress.sink,
+  // The renderer installs the two-stage Ctrl-C handler (first: stop after this iteration, the
+  // state written, `end` with interrupted; second: quit now); the loop yields to it every iteration.
+  const result = await withTrainingOutput({ ...o, printEvery }, files, (sink) =>
+    solver.train({
+      sink,
       command,
       dataset,
       device: currentBackend().name,
-      shouldStop: stopRequested,
+      signal: stopSignal(),
       valLoss: mode === "train"
         ? () => evaluateCaptioningLoss(model, data.val, data.captionLength, data.featureDim, vCaptions, Math.max(solver.batchSize, 50))
         : undefined,
-      onEpochEnd: mode === "train" && o.save
-        ? (_epoch, _train, val) => {
-          saveCaptioningCheckpoint(o.save!, r);
-          if (val !== undefined && val < best) {
-            best = val;
-            saveCaptioningCheckpoint(bestCheckpointPath(o.save!), r);
-          }
+      afterEpoch: (_epoch, _train, val) => {
+        if (!files) return;
+        if (val !== undefined && val < best) {
+          best = val;
+          bestFile = saveCaptioningModel(files.best, r).weights;
         }
-        : undefined,
-      onFinish: () => {
-        if (!o.save) return undefined;
-        saveCaptioningCheckpoint(o.save, r);
-        return o.save;
+        if (mode === "train") saveLast();
+        writeResults();
       },
-    });
-  } finally {
-    progress.close();
-  }
+      atEnd: () => {
+        saveLast();
+        writeResults();
+        return { ...(lastFile ? { checkpoint: lastFile } : {}), ...(bestFile ? { best: bestFile } : {}) };
+      },
+    }));
   if (o.plot) {
     await writeFigure(o.plot, lossCurveSvg(solver.lossHistory, {
       title: `${command}: training loss history`,
@@ -152,6 +164,11 @@ export async function runCaptioningCommand(mode: Mode, o: CaptioningCommandOpts)
   if (!o.json) {
     if (result.finalLoss !== undefined) process.stdout.write(`Final loss: ${result.finalLoss}\n`);
     if (o.plot) process.stdout.write(`Loss curve: ${o.plot}\n`);
+    if (lastFile && result.interrupted) {
+      process.stdout.write(`Interrupted at iteration ${solver.iteration}; the run's state is in ${lastFile}. Resume with: xt ${command} --resume ${lastFile}\n`);
+    } else if (lastFile) {
+      process.stdout.write(`Checkpoint: ${lastFile}${files?.dir ? ` (run folder ${files.dir})` : ""}\n`);
+    }
   }
   return result.interrupted ? INTERRUPT_EXIT_CODE : 0;
 }
@@ -176,8 +193,11 @@ function addCaptioningFlags(c: Command, mode: Mode): Command {
     .option("--pca", "use the 512-d PCA features (default)")
     .option("--no-pca", "use the 4096-d fc7 features")
     .option("--plot <file>", "write the loss curve: .svg or .png")
-    .option("--save <file>", mode === "train" ? "write the last checkpoint (each epoch) and the best one (FILE.best...)" : "write a checkpoint at the end")
-    .option("--resume <file>", "continue the run saved in this checkpoint")
+    .option("--save <file>", mode === "train"
+      ? "the resumable checkpoint FILE.safetensors (+ .json, .optim.safetensors) each epoch, the best model FILE.best.*, FILE.results.json (default: a fresh folder runs/train-captioning-<data>/)"
+      : "write a resumable checkpoint FILE.safetensors (+ .json, .optim.safetensors) and FILE.results.json at the end")
+    .option("--resume <file>", "continue the run saved in this checkpoint (FILE, FILE.safetensors, FILE.json or its run folder); it keeps saving there unless --save")
+    .option("--overwrite", "let --save replace a previous run's files")
     .option("--json", "print JSON lines (start, step, epoch, end events)")
     .option("--plain", "plain progress lines")
     .option("--print-every <n>", `print every n steps (default ${d.printEvery})`)

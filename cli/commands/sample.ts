@@ -12,7 +12,7 @@ import type { Command } from "commander";
 import { DataError, XtError } from "../../core/errors.ts";
 import { decodeCaptions, sampleCocoMinibatch } from "../../core/data/coco.ts";
 import { fromArray } from "../../core/ops/creation.ts";
-import { NumpyRandomState, defaultGenerator, manualSeed, type NumpyRandomStateState, type TorchGeneratorState } from "../../core/random/index.ts";
+import { NumpyRandomState, defaultGenerator, manualSeed } from "../../core/random/index.ts";
 import { loadCheckpointData, modelFromCheckpoint, readCaptioningCheckpoint } from "../../core/train/captioning_run.ts";
 import { parseIntFlag } from "../flags.ts";
 import { makeStyle } from "../render/style.ts";
@@ -55,7 +55,8 @@ export async function sampleCaptions(o: SampleOpts): Promise<SampleResult> {
   const seed = o.seed === undefined ? undefined : parseIntFlag("--seed", o.seed, 0, 0xffffffff);
   const path = o.checkpoint;
 
-  const ck = readCaptioningCheckpoint(path);
+  // A resumable checkpoint carries the run's RNG states, which sampling continues (unless --seed).
+  const ck = readCaptioningCheckpoint(path, { training: seed === undefined ? "if-present" : false });
   if (maxLength > ck.config.maxLength) {
     throw new XtError(`--max-length ${maxLength} exceeds the model's max_length ${ck.config.maxLength}`, 2);
   }
@@ -64,8 +65,9 @@ export async function sampleCaptions(o: SampleOpts): Promise<SampleResult> {
   const data = await loadCheckpointData(ck, path, o.dataDir);
   if (data[split].numCaptions === 0) throw new DataError(data.source, `the ${split} split has no captions`);
 
-  // The notebook's sampling cell continues np.random (and torch, for dropout) from where training left them.
-  const rng = ck.meta.rng as { numpy?: NumpyRandomStateState; torch?: TorchGeneratorState } | undefined;
+  // The notebook's sampling cell continues np.random (and torch, for dropout) from where training
+  // left them; a model-only checkpoint (a best model) starts from the run's seed.
+  const rng = ck.loaded.training?.rng;
   const np = new NumpyRandomState(seed ?? run?.seed ?? 0);
   if (seed === undefined && rng?.numpy) np.setState(rng.numpy);
   if (o.dropout) {
@@ -117,7 +119,7 @@ export function registerSample(program: Command, exit: (code: number) => void): 
   program
     .command("sample")
     .description("caption images with a trained captioning checkpoint, next to the ground truth and the image URL")
-    .option("--checkpoint <file>", "a captioning checkpoint (.safetensors with its .json sidecar)")
+    .option("--checkpoint <file>", "a captioning checkpoint: FILE, FILE.safetensors or FILE.json, or a run folder (its best model)")
     .option("--split <split>", "train or val", "train")
     .option("-n <k>", "how many images", "2")
     .option("--data-dir <dir>", "COCO captioning folder (default: the data the checkpoint was trained on)")

@@ -10,8 +10,9 @@ import { XtError } from "../../core/errors.ts";
 import type { ImageDataset, ImageDatasetName } from "../../core/data/image_dataset.ts";
 import { takeFirst } from "../../core/data/dataloader.ts";
 import { currentBackend } from "../../core/device.ts";
-import { sidecarPath } from "../../core/io/checkpoint.ts";
-import { resetStop, stopSignal } from "../../core/train/stop.ts";
+import { loadCheckpoint } from "../../core/io/checkpoint.ts";
+import { chooseRunFiles } from "../../core/train/run_files.ts";
+import { stopSignal } from "../../core/train/stop.ts";
 import {
   DATASET_SHAPES, NOTEBOOK_VIT, VIT_OVERFIT_DEFAULTS, VIT_TRAIN_DEFAULTS, describeVit,
   resolveModelConfig, validateModelConfig, type VitModelConfig, type VitModelOverrides,
@@ -20,11 +21,12 @@ import { vitCost, vitScaling, type VitCost, type VitScaling } from "../../core/t
 import { loadEmbeddedFirst64, loadVitSplit, parseDatasetName } from "../../core/train/vit_data.ts";
 import { loadVitCheckpoint } from "../../core/train/vit_checkpoint.ts";
 import { evaluateClassifier, type EvalResult } from "../../core/train/vit_eval.ts";
-import { overfitVit, trainVit } from "../../core/train/vit_trainer.ts";
+import type { TrainClassifierResult } from "../../core/train/classifier_trainer.ts";
+import { overfitVit, prepareVitResume, resumeVit, trainVit } from "../../core/train/vit_trainer.ts";
 import { parseIntFlag, parseNumberFlag } from "../flags.ts";
 import { confusionSvg } from "../render/figures/confusion_figure.ts";
 import { figureFormat, writeFigure } from "../render/figures/write_figure.ts";
-import { createProgress } from "../render/progress.ts";
+import { withTrainingOutput } from "../training_output.ts";
 import { makeStyle } from "../render/style.ts";
 
 export interface VitModelFlags {
@@ -52,6 +54,7 @@ export interface OverfitVitFlags extends VitModelFlags, OutputFlags {
   weightDecay?: string;
   steps?: string;
   seed?: string;
+  untilPerfect?: boolean;
 }
 
 export interface TrainVitFlags extends VitModelFlags, OutputFlags {
@@ -64,6 +67,8 @@ export interface TrainVitFlags extends VitModelFlags, OutputFlags {
   seed?: string;
   save?: string;
   results?: string;
+  resume?: string;
+  overwrite?: boolean;
   maxTrain?: string;
   maxTest?: string;
 }
@@ -136,19 +141,14 @@ export async function runOverfitVit(o: OverfitVitFlags): Promise<number> {
   const model = resolveModelConfig(d.model, dataShape(data), { dropout: 0, ...stripUndefined(flags) });
   checkModelFitsData(model, data, useEmbedded ? "embedded Fashion-MNIST" : name);
 
-  resetStop();
-  const progress = createProgress({ json: o.json, plain: o.plain, printEvery, color: o.color });
-  let r;
-  try {
-    await progress.ready;
-    r = await overfitVit({
-      data, dataset: useEmbedded ? data.source : `${name} ${data.source}`, model, lr, weightDecay, steps, seed,
-      sink: progress.sink, signal: stopSignal(),
-    });
-  } finally {
-    progress.close();
+  const r = await withTrainingOutput({ ...o, printEvery }, undefined, (sink) => overfitVit({
+    data, dataset: useEmbedded ? data.source : `${name} ${data.source}`, model, lr, weightDecay, steps, seed,
+    untilPerfect: o.untilPerfect, sink, signal: stopSignal(),
+  }));
+  if (!o.json) {
+    const when = o.untilPerfect && r.accuracy === 1 && !r.interrupted ? ` (reached at step ${r.steps})` : "";
+    process.stdout.write(`Overfitting ViT on one batch. Top-1 accuracy: ${r.accuracy}${when}\n`);
   }
-  if (!o.json) process.stdout.write(`Overfitting ViT on one batch. Top-1 accuracy: ${r.accuracy}\n`);
   return r.interrupted ? 130 : 0;
 }
 
@@ -158,13 +158,8 @@ function stripUndefined<T extends object>(o: T): Partial<T> {
 
 // ---------------------------------------------------------------------------------------------
 
-/** vit.safetensors → vit.results.json (anything else: FILE.results.json). */
-export function resultsPathFor(checkpoint: string): string {
-  const base = checkpoint.endsWith(".safetensors") ? checkpoint.slice(0, -".safetensors".length) : checkpoint;
-  return `${base}.results.json`;
-}
-
 export async function runTrainVit(o: TrainVitFlags): Promise<number> {
+  if (o.resume !== undefined) return runResumeVit(o);
   const name = o.dataset === undefined ? DEFAULT_DATASET : parseDatasetName(o.dataset);
   const d = VIT_TRAIN_DEFAULTS[name];
   const flags = parseModelFlags(o);
@@ -176,12 +171,10 @@ export async function runTrainVit(o: TrainVitFlags): Promise<number> {
   const maxTrain = o.maxTrain === undefined ? undefined : parseIntFlag("--max-train", o.maxTrain, 1);
   const maxTest = o.maxTest === undefined ? undefined : parseIntFlag("--max-test", o.maxTest, 1);
   const printEvery = o.printEvery === undefined ? 10 : parseIntFlag("--print-every", o.printEvery, 1);
-  if (o.save === "") throw new XtError("--save: expected a file name", 2);
   if (o.results === "") throw new XtError("--results: expected a file name", 2);
-  const save = o.save ?? `vit-${name}.safetensors`;
-  const results = o.results ?? resultsPathFor(save);
   // Validate the flags that do not need the data before reading 60,000 images.
   validateModelConfig({ ...d.model, ...stripUndefined(flags), imgSize: flags.imgSize ?? DATASET_SHAPES[name].size, inChannels: flags.inChannels ?? DATASET_SHAPES[name].channels });
+  const named = o.save !== undefined ? chooseRunFiles({ save: o.save, overwrite: o.overwrite, defaultName: "" }) : undefined;
 
   const train = takeFirst(loadVitSplit(name, "train", o.dataDir), maxTrain);
   const test = takeFirst(loadVitSplit(name, "test", o.dataDir), maxTest);
@@ -190,29 +183,55 @@ export async function runTrainVit(o: TrainVitFlags): Promise<number> {
   if (test.height !== train.height || test.channels !== train.channels) {
     throw new XtError(`${test.source}: test images are ${test.channels}×${test.height}×${test.width}, train images ${train.channels}×${train.height}×${train.width}`);
   }
-
-  resetStop();
-  const progress = createProgress({ json: o.json, plain: o.plain, printEvery, color: o.color });
-  let r;
-  try {
-    await progress.ready;
-    r = await trainVit({
-      train, test, datasetName: name, classes: train.classes,
-      datasetLabel: `${name} (${train.n} train / ${test.n} test images, ${train.source})`,
-      model, lr, weightDecay, batchSize, epochs, seed, save, results, sink: progress.sink, signal: stopSignal(),
-    });
-  } finally {
-    progress.close();
-  }
-  if (!o.json) {
-    const perEpoch = r.results.epoch_seconds.map((s) => `${s.toFixed(1)}s`).join(", ");
-    if (r.results["test_acc@1"].length === 0) process.stdout.write("No epoch finished; nothing saved.\n");
-    else process.stdout.write(`Accuracy on test set: ${r.results.best_test_acc}\n`);
-    if (perEpoch) process.stdout.write(`Time per epoch: ${perEpoch}\n`);
-    if (r.checkpoint) process.stdout.write(`Best model: ${r.checkpoint} (sidecar ${sidecarPath(r.checkpoint)})\n`);
-    if (r.results.epoch_seconds.length) process.stdout.write(`Results: ${results}\n`);
-  }
+  const files = named ?? chooseRunFiles({ defaultName: `train-vit-${name}` });
+  const r = await withTrainingOutput({ ...o, printEvery }, files, (sink) => trainVit({
+    train, test, datasetName: name, classes: train.classes,
+    datasetLabel: `${name} (${train.n} train / ${test.n} test images, ${train.source})`,
+    model, lr, weightDecay, batchSize, epochs, seed, maxTrain: maxTrain ?? null, maxTest: maxTest ?? null, dataDir: o.dataDir,
+    files, results: o.results, sink, signal: stopSignal(),
+  }));
+  if (!o.json) printTrainSummary(r, o.results ?? files.results, files.dir);
   return r.interrupted ? 130 : 0;
+}
+
+/** `train vit --resume FILE`: the run continues where its last checkpoint left it, bit for bit. */
+async function runResumeVit(o: TrainVitFlags): Promise<number> {
+  const flags = parseModelFlags(o);
+  const epochs = o.epochs === undefined ? undefined : parseIntFlag("--epochs", o.epochs, 1);
+  const printEvery = o.printEvery === undefined ? 10 : parseIntFlag("--print-every", o.printEvery, 1);
+  if (o.results === "") throw new XtError("--results: expected a file name", 2);
+  const ck = loadCheckpoint(o.resume!, { training: true, prefer: "last", kind: "vit", kindName: "ViT" });
+  const resume = prepareVitResume(ck, {
+    dataset: o.dataset,
+    model: stripUndefined(flags),
+    lr: o.lr === undefined ? undefined : parseNumberFlag("--lr", o.lr, 0),
+    weightDecay: o.weightDecay === undefined ? undefined : parseNumberFlag("--weight-decay", o.weightDecay, 0),
+    batchSize: o.batchSize === undefined ? undefined : parseIntFlag("--batch-size", o.batchSize, 1),
+    seed: o.seed === undefined ? undefined : parseIntFlag("--seed", o.seed, 0, 0xffffffff),
+    maxTrain: o.maxTrain === undefined ? undefined : parseIntFlag("--max-train", o.maxTrain, 1),
+    maxTest: o.maxTest === undefined ? undefined : parseIntFlag("--max-test", o.maxTest, 1),
+  }, o.dataDir);
+  const files = chooseRunFiles({ save: o.save, resume: ck.paths.stem, overwrite: o.overwrite, defaultName: "" });
+  const { train, test, run } = resume;
+  const r = await withTrainingOutput({ ...o, printEvery }, files, (sink) => resumeVit({
+    resume, epochs, files, results: o.results, sink, signal: stopSignal(),
+    datasetLabel: `${run.dataset} (${train.n} train / ${test.n} test images, ${train.source}), resumed from ${ck.paths.weights}`,
+  }));
+  if (!o.json) printTrainSummary(r, o.results ?? files.results, files.dir);
+  return r.interrupted ? 130 : 0;
+}
+
+function printTrainSummary(r: TrainClassifierResult, results: string, dir: string | undefined): void {
+  const out = (s: string): void => void process.stdout.write(`${s}\n`);
+  const perEpoch = r.results.epoch_seconds.map((s) => `${s.toFixed(1)}s`).join(", ");
+  if (r.results["test_acc@1"].length > 0) out(`Accuracy on test set: ${r.results.best_test_acc}`);
+  if (perEpoch) out(`Time per epoch: ${perEpoch}`);
+  if (r.best) out(`Best model: ${r.best}`);
+  if (r.results.epoch_seconds.length) out(`Results: ${results}`);
+  if (r.checkpoint) {
+    if (r.interrupted) out(`Interrupted at step ${r.steps}; the run's state is in ${r.checkpoint}. Resume with: xt train vit --resume ${r.checkpoint}`);
+    else out(`Last state: ${r.checkpoint}${dir ? ` (run folder ${dir})` : ""}`);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -448,6 +467,7 @@ export function registerVit(program: Command, exit: (code: number) => void): voi
     .option("--lr <x>", `Adam learning rate (${perDataset(VIT_OVERFIT_DEFAULTS, "lr")})`)
     .option("--weight-decay <x>", `Adam weight decay, L2 on the gradient (${perDataset(VIT_OVERFIT_DEFAULTS, "weightDecay")})`)
     .option("--steps <n>", `optimisation steps (${perDataset(VIT_OVERFIT_DEFAULTS, "steps")})`)
+    .option("--until-perfect", "stop at the first step whose top-1 on the batch is 1.00 (at most --steps steps)")
     .option("--seed <n>", `torch.manual_seed (default ${DEFAULT_SEED})`)
     .action(async (opts: OverfitVitFlags) => exit(await runOverfitVit(opts)));
 
@@ -463,15 +483,17 @@ export function registerVit(program: Command, exit: (code: number) => void): voi
     .option("--batch-size <n>", `batch size (${perDataset(VIT_TRAIN_DEFAULTS, "batchSize")})`)
     .option("--epochs <n>", `epochs (${perDataset(VIT_TRAIN_DEFAULTS, "epochs")})`)
     .option("--seed <n>", `torch.manual_seed (default ${DEFAULT_SEED})`)
-    .option("--save <file>", "best model's checkpoint, safetensors + JSON sidecar (default vit-<dataset>.safetensors)")
-    .option("--results <file>", "results JSON (default: next to the checkpoint, <name>.results.json)")
+    .option("--save <file>", "the resumable checkpoint FILE.safetensors (+ .json, .optim.safetensors) each epoch and on Ctrl-C, the best model FILE.best.*, FILE.results.json, FILE.events.jsonl (default: a fresh folder runs/train-vit-<dataset>/)")
+    .option("--results <file>", "results JSON (default: FILE.results.json, or results.json in the run folder)")
+    .option("--resume <file>", "continue the run saved in this checkpoint (FILE, FILE.safetensors, FILE.json or its run folder); it keeps saving there unless --save")
+    .option("--overwrite", "let --save replace a previous run's files")
     .option("--max-train <n>", "train on the first n training images only")
     .option("--max-test <n>", "test on the first n test images only")
     .action(async (opts: TrainVitFlags) => exit(await runTrainVit(opts)));
 
   const evalCmd = parentCommand(program, "eval", "evaluate a checkpoint");
   evalCmd.command("vit").description("test accuracy and per-class confusion matrix of a ViT checkpoint")
-    .option("--checkpoint <file>", "checkpoint written by train vit (.safetensors, with its .json sidecar)")
+    .option("--checkpoint <file>", "checkpoint written by train vit: FILE, FILE.safetensors or FILE.json, or a run folder (its best model)")
     .option("--dataset <name>", "cifar10, fashion-mnist or mnist (default: the checkpoint's)")
     .option("--data-dir <dir>", "folder with the data set's files")
     .option("--batch-size <n>", "evaluation batch size (default: the checkpoint's)")

@@ -8,7 +8,7 @@
  *
  * Bun runs a JS signal handler only between event-loop turns, never inside a synchronous loop
  * (checked: a SIGINT sent during a 4 s synchronous loop is handled after it ends). So a training
- * loop must yield once per step: `if (await checkStop()) break;` (core/train/stop.ts), which
+ * loop must yield once per step (core/train/loop.ts: `await yieldToEvents()`, then the stop signal), which
  * costs ~4 µs (a setImmediate turn). "At once" for the second Ctrl-C therefore means "at the end
  * of the current step" (or at the next yield of any longer phase, such as an evaluation pass).
  */

@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { EventEmitter } from "node:events";
 import { Chalk } from "chalk";
 import type { TrainEvent } from "../../core/train/events.ts";
-import { resetStop, stopRequested } from "../../core/train/stop.ts";
+import { resetStop, stopSignal } from "../../core/train/stop.ts";
 import { fmtTime, jsonSink, plainLine, plainSink } from "./plain.ts";
 import { createProgress, wantsDashboard } from "./progress.ts";
 import { makeStyle } from "./style.ts";
@@ -197,7 +197,7 @@ describe("createProgress", () => {
     process.stderr.write = ((s: string) => errs.push(s) > 0) as typeof process.stderr.write;
     try {
       const p = createProgress({ json: true, stdout: pipe as unknown as NodeJS.WriteStream, interrupt: false });
-      expect(stopRequested()).toBe(false);
+      expect(stopSignal().aborted).toBe(false);
       for (const e of run) p.sink(e);
       p.close();
     } finally {
@@ -205,7 +205,7 @@ describe("createProgress", () => {
     }
     expect(pipe.chunks.length).toBe(2);
     expect(n).toBe(3); // one failed write, then no more tries
-    expect(stopRequested()).toBe(true);
+    expect(stopSignal().aborted).toBe(true);
     expect(errs.join("")).toContain("broken pipe");
   });
 

@@ -9,10 +9,9 @@
  *   const progress = createProgress({ json, plain, printEvery, color });
  *   await progress.ready;              // optional: the dashboard is on screen from the first step
  *   try {
- *     for (...) { ...; progress.sink(stepEvent); if (await checkStop()) break; }
- *     progress.sink({ type: "end", ..., interrupted: stopRequested() });
+ *     await trainLoop({ ..., sink: progress.sink, signal: stopSignal() });   // core/train/loop.ts
  *   } finally { progress.close(); }
- *   return stopRequested() ? 130 : 0;
+ *   return stopSignal().aborted ? 130 : 0;
  */
 import type { EventSink, TrainEvent } from "../../core/train/events.ts";
 import { LiveDashboard } from "./dashboard/live.ts";
@@ -124,7 +123,7 @@ export function createProgress(opts: ProgressOptions): Progress {
  * The dashboard, with ink loaded lazily (it costs ~85 ms at start-up in the compiled binary, and
  * most commands never draw it). Events before ink is ready go into the dashboard's state and show
  * on its first frame. The import resolves on an event-loop turn, which a synchronous training
- * loop gives at `await checkStop()` (or `await progress.ready` before the loop). If ink is not up
+ * loop gives after every step (or `await progress.ready` before the loop). If ink is not up
  * by close(), or fails to load, the run's lines are written plain instead.
  */
 function dashboardProgress(stdout: NodeJS.WriteStream, printEvery: number, c: ReturnType<typeof makeStyle>): Progress {

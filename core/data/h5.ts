@@ -1,8 +1,10 @@
 /**
  * Reading HDF5 files (as h5py writes them) through h5wasm, with every failure turned into a
  * DataError naming the file. The bytes are handed in by the caller (from disk or from a file
- * embedded in the executable) and written into h5wasm's in-memory file system.
+ * embedded in the executable) and written to a private temporary file that h5wasm opens.
  */
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type H5WasmDefault from "h5wasm/node";
 import { DataError } from "../errors.ts";
 
@@ -139,7 +141,9 @@ export async function withHdf5<T>(name: string, bytes: Uint8Array, fn: (f: H5Rea
   loading ??= loadH5wasm();
   const { lib, mod } = await loading;
   const FS = mod.FS;
-  const vpath = `/xt-data-${++counter}.h5`;
+  // h5wasm's Node build uses NODERAWFS: this path is a real file, so it must be private to this
+  // process (a fixed `/xt-data-1.h5` let concurrent xt processes overwrite each other's data).
+  const vpath = join(tmpdir(), `xt-h5-${process.pid}-${Date.now().toString(36)}-${++counter}.h5`);
   FS.writeFile(vpath, bytes);
   // Make HDF5 report errors by throwing (with its error stack as the message) instead of
   // printing them to stderr; restored before returning so other h5wasm users are unaffected.

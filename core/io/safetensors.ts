@@ -5,12 +5,12 @@
 import { DataError } from "../errors.ts";
 
 export interface NamedArray {
-  dtype: "F32" | "F64" | "I32";
+  dtype: "F32" | "F64" | "I32" | "U32";
   shape: number[];
-  data: Float32Array | Float64Array | Int32Array;
+  data: Float32Array | Float64Array | Int32Array | Uint32Array;
 }
 
-const BYTES = { F32: 4, F64: 8, I32: 4 } as const;
+const BYTES = { F32: 4, F64: 8, I32: 4, U32: 4 } as const;
 
 export function encodeSafetensors(tensors: [string, NamedArray][], metadata: Record<string, string> = {}): Uint8Array {
   const header: Record<string, unknown> = { __metadata__: metadata };
@@ -63,7 +63,8 @@ export function decodeSafetensors(file: string, buf: Uint8Array): { tensors: Map
       throw new DataError(file, `tensor ${name}: data range [${b}, ${end}) does not fit shape [${e.shape}] or the file (truncated?)`);
     }
     const bytes = buf.slice(base + b, base + end);
-    const data = dtype === "F32" ? new Float32Array(bytes.buffer) : dtype === "F64" ? new Float64Array(bytes.buffer) : new Int32Array(bytes.buffer);
+    const data = dtype === "F32" ? new Float32Array(bytes.buffer) : dtype === "F64" ? new Float64Array(bytes.buffer)
+      : dtype === "I32" ? new Int32Array(bytes.buffer) : new Uint32Array(bytes.buffer);
     tensors.set(name, { dtype, shape: e.shape, data });
   }
   return { tensors, metadata };

@@ -16,12 +16,12 @@ import { DataError, XtError } from "../errors.ts";
 import {
   EMBEDDED_COCO_LOCATION, embeddedCocoSource, loadCocoData, resolveCocoSource, type CocoData, type CocoSource,
 } from "../data/coco.ts";
-import { loadCheckpoint, saveCheckpoint, type CheckpointMeta } from "../io/checkpoint.ts";
+import { loadCheckpoint, saveCheckpoint, type CheckpointMeta, type CheckpointPaths, type LoadedCheckpoint } from "../io/checkpoint.ts";
 import { CaptioningTransformer } from "../models/captioning_transformer.ts";
 import { manualSeed, NumpyRandomState } from "../random/index.ts";
 import type { Tensor } from "../tensor.ts";
 import {
-  CaptioningSolver, captioningCheckpointMeta, resumeStateFromMeta,
+  CaptioningSolver, captioningCheckpoint, resumeStateFromCheckpoint, sameSubsample, subsampleRecord,
   type CaptioningModelConfig, type CaptioningRunConfig,
 } from "./captioning_solver.ts";
 
@@ -87,17 +87,25 @@ export async function startCaptioningRun(o: CaptioningRunOptions): Promise<Capti
     lr: o.lr,
     pcaFeatures: o.pcaFeatures,
     dataSource: data.source,
-    trainSubsample: data.trainSubsample,
+    trainSubsample: subsampleRecord(data.trainSubsample),
     ...(o.valCaptions !== undefined ? { valCaptions: o.valCaptions } : {}),
   };
   return { solver, data, run, model };
 }
 
-export function saveCaptioningCheckpoint(path: string, r: { solver: CaptioningSolver; run: CaptioningRunConfig }): void {
-  saveCheckpoint(path, r.solver.model, captioningCheckpointMeta(r.solver, r.run));
+/** A resumable checkpoint of the run (weights, sidecar, training state); returns its files. */
+export function saveCaptioningCheckpoint(path: string, r: { solver: CaptioningSolver; run: CaptioningRunConfig }): CheckpointPaths {
+  const { meta, training } = captioningCheckpoint(r.solver, r.run);
+  return saveCheckpoint(path, r.solver.model, meta, training);
+}
+
+/** The model alone with its metadata (the best model so far): weights and sidecar, no training state. */
+export function saveCaptioningModel(path: string, r: { solver: CaptioningSolver; run: CaptioningRunConfig }): CheckpointPaths {
+  return saveCheckpoint(path, r.solver.model, captioningCheckpoint(r.solver, r.run).meta);
 }
 
 export interface LoadedCaptioningCheckpoint {
+  loaded: LoadedCheckpoint;
   meta: CheckpointMeta;
   config: CaptioningModelConfig;
   run: CaptioningRunConfig | null;
@@ -105,22 +113,25 @@ export interface LoadedCaptioningCheckpoint {
   vocab: { idx_to_word: string[]; word_to_idx: Record<string, number> };
 }
 
-/** Reads a checkpoint and checks that it is a captioning one with what a model needs. */
-export function readCaptioningCheckpoint(path: string): LoadedCaptioningCheckpoint {
-  const { weights, meta } = loadCheckpoint(path);
-  if (meta.kind !== "captioning") {
-    throw new DataError(path, `is a ${JSON.stringify(meta.kind)} checkpoint, not a captioning one`);
-  }
+/**
+ * Reads a checkpoint (any of its names; a run folder gives its best model, or with
+ * `training` its last state) and checks that it is a captioning one with what a model needs.
+ */
+export function readCaptioningCheckpoint(path: string, opts: { training?: boolean | "if-present" } = {}): LoadedCaptioningCheckpoint {
+  const loaded = loadCheckpoint(path, { training: opts.training, prefer: opts.training === true ? "last" : "best", kind: "captioning" });
+  const { weights, meta } = loaded;
   const c = meta.config as Partial<CaptioningModelConfig>;
   for (const k of ["inputDim", "wordvecDim", "numHeads", "numLayers", "maxLength"] as const) {
     if (!Number.isInteger(c[k]) || c[k]! <= 0) throw new DataError(path, `the checkpoint's config has no valid '${k}'`);
   }
-  const vocab = meta.vocab;
-  if (!vocab || !Array.isArray(vocab.idx_to_word) || typeof vocab.word_to_idx !== "object" || !("<NULL>" in vocab.word_to_idx)) {
-    throw new DataError(path, "the checkpoint has no vocabulary (idx_to_word / word_to_idx)");
+  const idxToWord = meta.vocab?.idx_to_word;
+  if (!Array.isArray(idxToWord) || !idxToWord.includes("<NULL>")) {
+    throw new DataError(path, "the checkpoint has no vocabulary (idx_to_word with <NULL>)");
   }
+  // word_to_idx is idx_to_word inverted (the first format stored both).
+  const vocab = { idx_to_word: idxToWord, word_to_idx: meta.vocab!.word_to_idx ?? Object.fromEntries(idxToWord.map((w, i) => [w, i])) };
   const run = ((meta.extra as { run?: CaptioningRunConfig } | undefined)?.run) ?? null;
-  return { meta, config: c as CaptioningModelConfig, run, weights, vocab };
+  return { loaded, meta, config: c as CaptioningModelConfig, run, weights, vocab };
 }
 
 /** Builds the model a checkpoint describes and loads its weights. */
@@ -174,8 +185,7 @@ export async function loadCheckpointData(ck: LoadedCaptioningCheckpoint, path: s
     // Rebuild the run's train split: the same np draws from the run's seed.
     const np = new NumpyRandomState(run.seed);
     data = await loadCocoData(source, { maxTrain: run.maxTrain, pcaFeatures }, np);
-    const want = run.trainSubsample;
-    if (want && (data.trainSubsample === null || want.some((v, i) => v !== data.trainSubsample![i]))) {
+    if (!sameSubsample(run.trainSubsample, data.trainSubsample)) {
       throw new DataError(path, `the training captions drawn from ${data.source} differ from the ones this model was trained on`);
     }
   } else {
@@ -200,8 +210,11 @@ const RESUME_FLAGS: Record<string, string> = {
 
 /** Continues a run from a checkpoint written by saveCaptioningCheckpoint. */
 export async function resumeCaptioningRun(path: string, command: string, o: ResumeOverrides = {}): Promise<CaptioningRun> {
-  const ck = readCaptioningCheckpoint(path);
-  const state = resumeStateFromMeta(ck.meta, path);
+  const ck = readCaptioningCheckpoint(path, { training: true });
+  if (!ck.loaded.resumable) {
+    throw new DataError(ck.loaded.paths.sidecar, "has no training state to resume from (a best-model checkpoint); resume from the run's last checkpoint");
+  }
+  const state = resumeStateFromCheckpoint(ck.meta, ck.loaded.training, ck.loaded.paths.sidecar);
   const saved = ck.run;
   if (!saved) throw new DataError(path, "this checkpoint does not record how its run was set up (extra.run); it cannot be resumed");
   const have: Record<string, unknown> = {
@@ -220,8 +233,7 @@ export async function resumeCaptioningRun(path: string, command: string, o: Resu
   const np = new NumpyRandomState(saved.seed);
   const data = await loadCocoData(source, { maxTrain: saved.maxTrain ?? undefined, pcaFeatures: saved.pcaFeatures }, np);
   checkDataMatchesCheckpoint(data, ck, path);
-  const sub = data.trainSubsample;
-  if (saved.trainSubsample !== null && (sub === null || sub.length !== saved.trainSubsample.length || sub.some((v, i) => v !== saved.trainSubsample![i]))) {
+  if (!sameSubsample(saved.trainSubsample, data.trainSubsample)) {
     throw new DataError(path, `the training captions drawn from ${data.source} differ from the ones this run was trained on`);
   }
   const model = new CaptioningTransformer(data.wordToIdx, data.featureDim, ck.config.wordvecDim, ck.config.numHeads, ck.config.numLayers, ck.config.maxLength);
@@ -240,5 +252,5 @@ export async function resumeCaptioningRun(path: string, command: string, o: Resu
   if (solver.iteration > solver.numIterations) {
     throw new XtError(`--resume: the checkpoint is at iteration ${solver.iteration}, past the ${solver.numIterations} iterations of ${epochs} epochs`, 2);
   }
-  return { solver, data, model, run: { ...saved, command, epochs } };
+  return { solver, data, model, run: { ...saved, command, epochs, trainSubsample: subsampleRecord(data.trainSubsample) } };
 }

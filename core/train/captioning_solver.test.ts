@@ -1,8 +1,9 @@
 /** The captioning solver: reference semantics, PyTorch Adam parity, resume, checkpoints. */
 import { afterAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { gunzipSync } from "node:zlib";
 import type { CocoData } from "../data/coco.ts";
 import { sidecarPath } from "../io/checkpoint.ts";
 import { CaptioningTransformer } from "../models/captioning_transformer.ts";
@@ -12,7 +13,9 @@ import {
   readCaptioningCheckpoint, modelFromCheckpoint, resumeCaptioningRun, saveCaptioningCheckpoint, startCaptioningRun,
   type CaptioningRunOptions,
 } from "./captioning_run.ts";
-import { CaptioningSolver, evaluateCaptioningLoss, splitCaptions, temporalSoftmaxLoss } from "./captioning_solver.ts";
+import {
+  CaptioningSolver, evaluateCaptioningLoss, sameSubsample, splitCaptions, subsampleRecord, temporalSoftmaxLoss,
+} from "./captioning_solver.ts";
 import type { TrainEvent } from "./events.ts";
 
 const REPO = resolve(import.meta.dir, "../..");
@@ -70,7 +73,7 @@ describe("reference semantics", () => {
     expect(Math.abs(loss - sum / 3)).toBeGreaterThan(0.1); // ... not ÷ the 3 unmasked entries
   });
 
-  test("iterations = epochs × max(num_train // batch_size, 1); one loss per iteration", () => {
+  test("iterations = epochs × max(num_train // batch_size, 1); one loss per iteration", async () => {
     const data = fakeData(50);
     const np = new NumpyRandomState(231);
     const s = new CaptioningSolver(tinyModel(data), data, { batchSize: 25, numEpochs: 3, learningRate: 1e-3, np });
@@ -79,7 +82,7 @@ describe("reference semantics", () => {
     const big = new CaptioningSolver(tinyModel(data), data, { batchSize: 100, numEpochs: 3, learningRate: 1e-3, np });
     expect(big.numIterations).toBe(3); // 50 // 100 = 0 → 1 per epoch
     const events: TrainEvent[] = [];
-    const r = s.train({ sink: (e) => events.push(e) });
+    const r = await s.train({ sink: (e) => events.push(e) });
     expect(r.lossHistory.length).toBe(6);
     expect(events.map((e) => e.type)).toEqual(["start", "step", "step", "epoch", "step", "step", "epoch", "step", "step", "epoch", "end"]);
     const end = events[events.length - 1]!;
@@ -149,12 +152,14 @@ const SMALL: CaptioningRunOptions = {
 describe("checkpoints", () => {
   test("a resumed run gives exactly the losses and weights of an uninterrupted one", async () => {
     const full = await startCaptioningRun(SMALL);
-    full.solver.train();
+    await full.solver.train();
     expect(full.solver.lossHistory.length).toBe(4);
 
     const first = await startCaptioningRun(SMALL);
-    const part = first.solver.train({ stopAtIteration: 2 });
+    const stop = new AbortController();
+    const part = await first.solver.train({ signal: stop.signal, sink: (e) => e.type === "step" && e.step === 2 && stop.abort() });
     expect(part.interrupted).toBe(true);
+    expect(part.iterations).toBe(2);
     const path = join(TMP, "resume.safetensors");
     saveCaptioningCheckpoint(path, first);
     manualSeed(999); // disturb the global generator: the checkpoint must restore it
@@ -162,7 +167,7 @@ describe("checkpoints", () => {
     const resumed = await resumeCaptioningRun(path, "test");
     expect(resumed.solver.iteration).toBe(2);
     const events: TrainEvent[] = [];
-    resumed.solver.train({ sink: (e) => events.push(e) });
+    await resumed.solver.train({ sink: (e) => events.push(e) });
     expect(resumed.solver.lossHistory).toEqual(full.solver.lossHistory);
     expect(events.filter((e) => e.type === "step").map((e) => (e as { step: number }).step)).toEqual([3, 4]);
     const a = full.model.stateDict();
@@ -178,7 +183,7 @@ describe("checkpoints", () => {
 
   test("round trip: safetensors under PyTorch names, sidecar with config, vocab, optimizer, RNG, step", async () => {
     const r = await startCaptioningRun({ ...SMALL, epochs: 1 });
-    r.solver.train();
+    await r.solver.train();
     const path = join(TMP, "rt.safetensors");
     saveCaptioningCheckpoint(path, r);
     expect(existsSync(sidecarPath(path))).toBe(true);
@@ -207,12 +212,13 @@ describe("checkpoints", () => {
     }
     expect(8 + n + end).toBe(buf.length);
 
-    const ck = readCaptioningCheckpoint(path);
+    const ck = readCaptioningCheckpoint(path, { training: true });
     expect(ck.config).toEqual({ inputDim: 512, wordvecDim: 8, numHeads: 2, numLayers: 1, maxLength: 30, vocabSize: r.data.idxToWord.length });
     expect(ck.vocab.idx_to_word).toEqual(r.data.idxToWord);
     expect(ck.meta.step).toBe(2);
-    expect(ck.meta.optimizer!.state.length).toBe(r.model.parameters().length);
-    expect(ck.run!.trainSubsample).toEqual(r.data.trainSubsample);
+    expect(ck.loaded.training!.optimizer.state.length).toBe(r.model.parameters().length);
+    expect(sameSubsample(ck.run!.trainSubsample, r.data.trainSubsample)).toBe(true);
+    expect(sameSubsample(ck.run!.trainSubsample, [...r.data.trainSubsample!].reverse())).toBe(false);
     const m2 = modelFromCheckpoint(ck, path).eval();
     r.model.eval();
     const feats = fromArray(r.data.val.features.slice(0, 2 * 512), [2, 512]);
@@ -230,4 +236,59 @@ describe("checkpoints", () => {
     rmSync(side);
     expect(() => readCaptioningCheckpoint(path)).toThrow(/sidecar not found/);
   });
+});
+
+describe("lean checkpoints", () => {
+  test("at the notebook's size (1,004 words, wordvec 256, 2 heads, 2 layers, PCA 512) the sidecar stays under 20 KB", async () => {
+    // The real vocabulary has 1,004 words of ~6 letters; these are longer, to be safe.
+    const words = ["<NULL>", "<START>", "<END>", "<UNK>", ...Array.from({ length: 1000 }, (_, i) => `wordy${String(i).padStart(4, "0")}`)];
+    const wordToIdx = Object.fromEntries(words.map((w, i) => [w, i]));
+    const T = 17;
+    const n = 50;
+    const captions = Int32Array.from({ length: n * T }, (_, k) => (k % T === 0 ? 1 : k % T === T - 1 ? 2 : 4 + ((k * 7919) % 1000)));
+    const split = {
+      captions, imageIdxs: Int32Array.from({ length: n }, (_, i) => i), numCaptions: n,
+      features: Float32Array.from({ length: n * 512 }, (_, i) => Math.sin(i)), numImages: n, urls: Array.from({ length: n }, (_, i) => `u${i}`),
+    };
+    const data: CocoData = {
+      train: split, val: split, captionLength: T, featureDim: 512, idxToWord: words, wordToIdx, pcaFeatures: true, source: "fake",
+      trainSubsample: Array.from({ length: n }, (_, i) => i * 13),
+    };
+    manualSeed(231);
+    const model = new CaptioningTransformer(wordToIdx, 512, 256, 2, 2, 30);
+    const solver = new CaptioningSolver(model, data, { batchSize: 25, numEpochs: 1, learningRate: 1e-3, np: new NumpyRandomState(231) });
+    await solver.train({ valLoss: () => 3.5 });
+    const run = {
+      command: "overfit captioning", seed: 231, maxTrain: 50, batchSize: 25, epochs: 100, lr: 1e-3, pcaFeatures: true,
+      dataSource: "/data/coco_captioning", trainSubsample: subsampleRecord(data.trainSubsample), valCaptions: 1000,
+    };
+    const p = saveCaptioningCheckpoint(join(TMP, "notebook"), { solver, run });
+    const side = readFileSync(p.sidecar, "utf8");
+    expect(side.length).toBeLessThan(20_000);
+    expect(side).not.toContain("lossHistory");
+    expect(side).not.toContain("word_to_idx"); // idx_to_word inverted on load
+    const ck = readCaptioningCheckpoint(p.weights, { training: true });
+    expect(ck.vocab.word_to_idx["wordy0999"]).toBe(1003);
+    expect([...ck.loaded.training!.arrays.loss_history!.data]).toEqual(solver.lossHistory);
+    console.log(`notebook-size captioning checkpoint: sidecar ${side.length} B, weights ${statSync(p.weights).size} B, state ${statSync(p.state).size} B`);
+  }, 60_000);
+
+  test("a checkpoint of the first format (xt-checkpoint/1) resumes with the losses of an uninterrupted run", async () => {
+    for (const f of ["captioning.json", "captioning.safetensors"]) {
+      writeFileSync(join(TMP, `format1-${f}`), gunzipSync(readFileSync(join(REPO, "fixtures/checkpoints/format1", `${f}.gz`))));
+    }
+    // Written after 1 epoch (2 iterations) of: --wordvec-dim 2 --num-heads 1 --num-layers 1 --max-train 10 --batch-size 5, embedded data.
+    const resumed = await resumeCaptioningRun(join(TMP, "format1-captioning.json"), "test", { epochs: 2 });
+    expect(resumed.solver.iteration).toBe(2);
+    await resumed.solver.train();
+    const full = await startCaptioningRun({
+      command: "test", dataDir: COCO_MINI, seed: 231, maxTrain: 10, pcaFeatures: true, wordvecDim: 2, numHeads: 1, numLayers: 1,
+      maxLength: 30, epochs: 2, batchSize: 5, lr: 1e-3,
+    });
+    await full.solver.train();
+    expect(resumed.solver.lossHistory).toEqual(full.solver.lossHistory);
+    // Saved again, it is in the current format.
+    const p = saveCaptioningCheckpoint(join(TMP, "format1-again"), resumed);
+    expect(JSON.parse(readFileSync(p.sidecar, "utf8")).format).toBe("xt-checkpoint/2");
+  }, 30_000);
 });

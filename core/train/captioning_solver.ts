@@ -12,14 +12,15 @@
  *
  * The model stays in training mode (dropout on, drawing from the torch generator) as in the
  * reference. Everything needed to continue a run bit for bit (weights, Adam moments, both RNG
- * states, the iteration, the loss history) is captured by `checkpointMeta` and restored by
- * `restore`, so a resumed run gives exactly the losses of an uninterrupted one.
+ * states, the loop position, the loss history) is captured by `captioningCheckpoint` and restored
+ * by `restore`, so a resumed run gives exactly the losses of an uninterrupted one. The iterations
+ * run on the one training loop (core/train/loop.ts).
  */
 import { noGrad } from "../autograd.ts";
 import { DataError, XtError } from "../errors.ts";
-import type { CocoData, CocoSplitData } from "../data/coco.ts";
+import type { CocoData, CocoMinibatch, CocoSplitData } from "../data/coco.ts";
 import { sampleCocoMinibatch } from "../data/coco.ts";
-import type { CheckpointMeta } from "../io/checkpoint.ts";
+import type { CheckpointMeta, TrainingState } from "../io/checkpoint.ts";
 import type { CaptioningTransformer } from "../models/captioning_transformer.ts";
 import { fromArray } from "../ops/creation.ts";
 import { mul } from "../ops/elementwise.ts";
@@ -29,7 +30,8 @@ import { reshape } from "../ops/views.ts";
 import { Adam, type AdamStateDict } from "../optim/adam.ts";
 import { defaultGenerator, type NumpyRandomState, type NumpyRandomStateState, type TorchGenerator, type TorchGeneratorState } from "../random/index.ts";
 import type { Tensor } from "../tensor.ts";
-import type { EventSink } from "./events.ts";
+import type { EndEvent, EventSink } from "./events.ts";
+import { optimizationStep, startPosition, trainLoop, zeroSums, type ForwardResult, type LoopPosition } from "./loop.ts";
 
 export interface CaptioningSolverOptions {
   batchSize: number;
@@ -89,6 +91,8 @@ export function temporalSoftmaxLoss(logits: Tensor, captionsOut: Int32Array, mas
 /** Everything besides the weights that a captioning checkpoint carries to resume a run. */
 export interface CaptioningResumeState {
   iteration: number;
+  /** Where the loop stands (absent in first-format checkpoints: derived from the iteration). */
+  position?: { epoch: number; stepInEpoch: number };
   lossHistory: number[];
   valHistory: { epoch: number; loss: number }[];
   optimizer: AdamStateDict;
@@ -101,16 +105,18 @@ export interface TrainOptions {
   command?: string;
   dataset?: string;
   device?: string;
-  /** Stop (cleanly, after the current iteration) when this returns true: Ctrl-C. */
-  shouldStop?: () => boolean;
-  /** Stop after this many iterations in total (tests: simulate an interruption). */
-  stopAtIteration?: number;
+  /** Stop cleanly after the current iteration when this is aborted (Ctrl-C). */
+  signal?: AbortSignal;
+  /** This process's rank in a data-parallel run (only rank 0 reports and saves). */
+  rank?: number;
   /** Validation loss at each epoch end (in the epoch event). */
   valLoss?: () => number;
-  /** Called after each epoch's event data is known, before the event is emitted. */
-  onEpochEnd?: (epoch: number, trainLoss: number, valLoss: number | undefined) => void;
-  /** Called once at the end (also when stopped); returns the checkpoint path it wrote, if any. */
-  onFinish?: (interrupted: boolean) => string | undefined;
+  /** Rank 0, after each epoch's event: results, checkpoints. */
+  afterEpoch?: (epoch: number, trainLoss: number, valLoss: number | undefined) => void;
+  /** Rank 0, once at the end (also when stopped); returns the checkpoint it wrote, if any. */
+  atEnd?: (interrupted: boolean) => Partial<EndEvent> | void;
+  /** After backward, before the Adam step (gradient all-reduce). */
+  afterBackward?: (params: Tensor[]) => void;
 }
 
 export interface TrainResult {
@@ -129,8 +135,8 @@ export class CaptioningSolver {
   readonly numIterations: number;
   readonly np: NumpyRandomState;
   readonly torch: TorchGenerator;
-  /** Iterations done so far (across resumes). */
-  iteration = 0;
+  /** Where the run stands (across resumes). */
+  position: LoopPosition = startPosition();
   lossHistory: number[] = [];
   valHistory: { epoch: number; loss: number }[] = [];
 
@@ -154,110 +160,92 @@ export class CaptioningSolver {
     this.numIterations = this.numEpochs * this.iterationsPerEpoch;
   }
 
-  /** One reference _step: minibatch, forward, masked loss, backward, Adam. Returns the loss. */
-  step(): { loss: number; tokens: number } {
-    const mb = sampleCocoMinibatch(this.data, this.batchSize, "train", this.np);
+  /** Iterations done so far (across resumes). */
+  get iteration(): number {
+    return this.position.step;
+  }
+
+  /** The reference's minibatch: sample_coco_minibatch from np.random's state. */
+  private nextBatch(): CocoMinibatch {
+    return sampleCocoMinibatch(this.data, this.batchSize, "train", this.np);
+  }
+
+  /** The reference's _step without the update: forward and the masked loss. */
+  private forward(mb: CocoMinibatch): ForwardResult {
     const N = mb.batchSize;
     const { captionsIn, captionsOut, mask, tokens } = splitCaptions(mb.captions, N, mb.captionLength, this.model.nullIdx);
     const T = mb.captionLength - 1;
     const logits = this.model.forward(fromArray(mb.features, [N, mb.featureDim]), fromArray(captionsIn, [N, T], "int32"));
-    const loss = temporalSoftmaxLoss(logits, captionsOut, mask);
-    const value = loss.item();
-    this.lossHistory.push(value);
-    this.optim.zeroGrad();
-    loss.backward();
-    this.optim.step();
-    this.iteration++;
-    return { loss: value, tokens };
+    return { loss: temporalSoftmaxLoss(logits, captionsOut, mask), examples: N, tokens };
   }
 
-  /** Runs the remaining iterations (from `iteration` to `numIterations`), emitting events. */
-  train(opts: TrainOptions = {}): TrainResult {
-    const run = this.run(opts);
-    for (;;) {
-      const r = run.next();
-      if (r.done) return r.value;
-    }
+  /** One reference _step outside the loop (tests, benchmarks): minibatch, forward, masked loss, backward, Adam. */
+  step(): { loss: number; tokens: number } {
+    const r = optimizationStep(this.optim, (mb: CocoMinibatch) => this.forward(mb), this.nextBatch());
+    this.lossHistory.push(r.loss);
+    const p = this.position;
+    this.position = {
+      step: p.step + 1, epoch: p.epoch, stepInEpoch: p.stepInEpoch + 1,
+      sums: { loss: p.sums.loss + r.loss * r.examples, stepLoss: p.sums.stepLoss + r.loss, correct: 0, examples: p.sums.examples + r.examples },
+    };
+    return { loss: r.loss, tokens: r.tokens! };
   }
 
   /**
-   * The same as train(), but gives the event loop a turn after every iteration, so that a
-   * Ctrl-C handler (shouldStop) and a live renderer can run while training.
+   * Runs the remaining iterations (from `iteration` to `numIterations`) on the training loop,
+   * emitting events; the loop gives the event loop a turn after every iteration, so that Ctrl-C
+   * (the signal) and a live renderer run while training.
    */
-  async trainAsync(opts: TrainOptions = {}): Promise<TrainResult> {
-    const run = this.run(opts);
-    for (;;) {
-      const r = run.next();
-      if (r.done) return r.value;
-      await new Promise<void>((resolve) => setImmediate(resolve));
-    }
-  }
-
-  private *run(opts: TrainOptions): Generator<void, TrainResult, void> {
-    const sink = opts.sink ?? (() => {});
-    const t0 = performance.now();
-    const elapsed = (): number => performance.now() - t0;
-    sink({
-      type: "start",
-      command: opts.command ?? "train captioning",
-      model: "CaptioningTransformer",
-      params: this.model.numParameters(),
-      device: opts.device ?? "cpu",
-      dataset: opts.dataset ?? this.data.source,
-      totalSteps: this.numIterations,
+  async train(opts: TrainOptions = {}): Promise<TrainResult> {
+    const r = await trainLoop<CocoMinibatch>({
+      model: this.model,
+      optimizer: this.optim,
+      forward: (mb) => this.forward(mb),
+      batches: { batch: () => this.nextBatch() },
+      stepsPerEpoch: this.iterationsPerEpoch,
       epochs: this.numEpochs,
-      batchSize: this.batchSize,
-      lr: this.optim.lr,
+      epochLoss: "steps",
+      start: {
+        command: opts.command ?? "train captioning", model: "CaptioningTransformer", params: this.model.numParameters(),
+        device: opts.device ?? "cpu", dataset: opts.dataset ?? this.data.source, batchSize: this.batchSize,
+      },
+      sink: opts.sink,
+      signal: opts.signal,
+      rank: opts.rank,
+      from: this.position,
+      hooks: {
+        afterBackward: opts.afterBackward,
+        afterStep: (s, pos) => {
+          this.lossHistory.push(s.loss);
+          this.position = pos;
+        },
+        evaluate: (epoch) => {
+          const valLoss = opts.valLoss?.();
+          if (valLoss === undefined) return;
+          this.valHistory.push({ epoch, loss: valLoss });
+          return { valLoss };
+        },
+        afterEpoch: (e, pos) => {
+          this.position = pos;
+          opts.afterEpoch?.(e.epoch, e.trainLoss, e.valLoss);
+        },
+        atEnd: ({ interrupted, position }) => {
+          this.position = position;
+          const finalLoss = this.lossHistory[this.lossHistory.length - 1];
+          return { ...(finalLoss !== undefined ? { loss: finalLoss } : {}), ...(opts.atEnd?.(interrupted) ?? {}) };
+        },
+      },
     });
-    const stopAt = Math.min(opts.stopAtIteration ?? Infinity, this.numIterations);
-    let interrupted = false;
-    while (this.iteration < this.numIterations) {
-      if (this.iteration >= stopAt || opts.shouldStop?.()) {
-        interrupted = true;
-        break;
-      }
-      const { loss, tokens } = this.step();
-      const t = this.iteration; // 1-based count of iterations done
-      const epoch = Math.floor((t - 1) / this.iterationsPerEpoch) + 1;
-      sink({
-        type: "step",
-        step: t,
-        totalSteps: this.numIterations,
-        epoch,
-        loss,
-        lr: this.optim.lr,
-        examples: this.batchSize,
-        tokens,
-        elapsedMs: elapsed(),
-      });
-      if (t % this.iterationsPerEpoch === 0) {
-        const ep = t / this.iterationsPerEpoch;
-        const epochLosses = this.lossHistory.slice(t - this.iterationsPerEpoch, t);
-        const trainLoss = epochLosses.reduce((a, b) => a + b, 0) / epochLosses.length;
-        const valLoss = opts.valLoss?.();
-        if (valLoss !== undefined) this.valHistory.push({ epoch: ep, loss: valLoss });
-        opts.onEpochEnd?.(ep, trainLoss, valLoss);
-        sink({ type: "epoch", epoch: ep, epochs: this.numEpochs, trainLoss, valLoss, elapsedMs: elapsed() });
-      }
-      yield;
-    }
-    const checkpoint = opts.onFinish?.(interrupted);
+    this.position = r.position;
     const finalLoss = this.lossHistory[this.lossHistory.length - 1];
-    sink({
-      type: "end",
-      steps: this.iteration,
-      elapsedMs: elapsed(),
-      loss: finalLoss,
-      ...(checkpoint ? { checkpoint } : {}),
-      ...(interrupted ? { interrupted } : {}),
-    });
-    return { lossHistory: this.lossHistory, finalLoss, iterations: this.iteration, interrupted, elapsedMs: elapsed() };
+    return { lossHistory: this.lossHistory, finalLoss, iterations: this.iteration, interrupted: r.interrupted, elapsedMs: r.elapsedMs };
   }
 
   /** The resumable state (everything but the weights). */
   resumeState(): CaptioningResumeState {
     return {
       iteration: this.iteration,
+      position: { epoch: this.position.epoch, stepInEpoch: this.position.stepInEpoch },
       lossHistory: [...this.lossHistory],
       valHistory: this.valHistory.map((v) => ({ ...v })),
       optimizer: this.optim.stateDict(),
@@ -271,12 +259,20 @@ export class CaptioningSolver {
     if (s.lossHistory.length !== s.iteration) {
       throw new XtError(`checkpoint: loss history has ${s.lossHistory.length} entries for ${s.iteration} iterations`);
     }
+    const ipe = this.iterationsPerEpoch;
+    const at = s.position ?? { epoch: Math.floor(s.iteration / ipe), stepInEpoch: s.iteration % ipe };
+    if (at.epoch * ipe + at.stepInEpoch !== s.iteration || at.stepInEpoch > ipe) {
+      throw new XtError(`checkpoint: position epoch ${at.epoch} + ${at.stepInEpoch} iterations does not match iteration ${s.iteration}`);
+    }
     this.optim.loadStateDict(s.optimizer);
     this.torch.setState(s.rng.torch);
     this.np.setState(s.rng.numpy);
-    this.iteration = s.iteration;
     this.lossHistory = [...s.lossHistory];
     this.valHistory = (s.valHistory ?? []).map((v) => ({ ...v }));
+    // The epoch in progress: its sum of iteration losses, added in order as the loop does.
+    let stepLoss = 0;
+    for (let i = at.epoch * ipe; i < s.iteration; i++) stepLoss += this.lossHistory[i]!;
+    this.position = { step: s.iteration, epoch: at.epoch, stepInEpoch: at.stepInEpoch, sums: { ...zeroSums(), stepLoss } };
   }
 }
 
@@ -343,10 +339,35 @@ export interface CaptioningRunConfig {
   pcaFeatures: boolean;
   /** Where the data came from (a folder, or "coco-mini (embedded)"). */
   dataSource: string;
-  /** The train caption indices max_train picked (null: the whole split). */
-  trainSubsample: number[] | null;
+  /** The train captions max_train picked (null: the whole split): their count and digest (the first format kept the indices). */
+  trainSubsample: SubsampleRecord;
   /** Validation: how many val captions the epoch loss uses (train command only). */
   valCaptions?: number;
+}
+
+/** What a checkpoint records of the max_train subsample: enough to check that a re-draw is the same. */
+export type SubsampleRecord = { count: number; fnv1a32: string } | number[] | null;
+
+/** FNV-1a over the indices' 32-bit words: a fingerprint of a subsample. */
+function fnv1a32(indices: ArrayLike<number>): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < indices.length; i++) {
+    let v = indices[i]! >>> 0;
+    for (let b = 0; b < 4; b++, v >>>= 8) h = Math.imul(h ^ (v & 0xff), 0x01000193) >>> 0;
+  }
+  return h.toString(16).padStart(8, "0");
+}
+
+export function subsampleRecord(indices: ArrayLike<number> | null): SubsampleRecord {
+  return indices === null ? null : { count: indices.length, fnv1a32: fnv1a32(indices) };
+}
+
+/** Whether a re-drawn subsample is the one a checkpoint recorded (either form). */
+export function sameSubsample(saved: SubsampleRecord, drawn: ArrayLike<number> | null): boolean {
+  if (saved === null) return true;
+  if (drawn === null) return false;
+  if (Array.isArray(saved)) return saved.length === drawn.length && saved.every((v, i) => v === drawn[i]);
+  return saved.count === drawn.length && saved.fnv1a32 === fnv1a32(drawn);
 }
 
 export function modelConfig(model: CaptioningTransformer): CaptioningModelConfig {
@@ -360,33 +381,67 @@ export function modelConfig(model: CaptioningTransformer): CaptioningModelConfig
   };
 }
 
-/** The sidecar content for a captioning checkpoint. */
-export function captioningCheckpointMeta(solver: CaptioningSolver, run: CaptioningRunConfig): CheckpointMeta {
+/** A captioning checkpoint: the small sidecar metadata and, for a resumable one, the training state. */
+export function captioningCheckpoint(solver: CaptioningSolver, run: CaptioningRunConfig): { meta: CheckpointMeta; training: TrainingState } {
   const s = solver.resumeState();
   return {
-    kind: "captioning",
-    config: { ...modelConfig(solver.model) },
-    step: s.iteration,
-    epoch: Math.floor(s.iteration / solver.iterationsPerEpoch),
-    vocab: { idx_to_word: solver.data.idxToWord, word_to_idx: solver.data.wordToIdx },
-    optimizer: s.optimizer,
-    rng: { torch: s.rng.torch, numpy: s.rng.numpy },
-    extra: { run, lossHistory: s.lossHistory, valHistory: s.valHistory, iterationsPerEpoch: solver.iterationsPerEpoch },
+    meta: {
+      kind: "captioning",
+      config: { ...modelConfig(solver.model) },
+      step: s.iteration,
+      epoch: s.position!.epoch,
+      vocab: { idx_to_word: solver.data.idxToWord },
+      extra: { run, valHistory: s.valHistory, iterationsPerEpoch: solver.iterationsPerEpoch, position: s.position },
+    },
+    training: {
+      optimizer: s.optimizer,
+      rng: { torch: s.rng.torch, numpy: s.rng.numpy },
+      arrays: { loss_history: { dtype: "F64", shape: [s.lossHistory.length], data: Float64Array.from(s.lossHistory) } },
+    },
   };
 }
 
-/** Reads the resume state back out of a checkpoint's sidecar. */
-export function resumeStateFromMeta(meta: CheckpointMeta, file: string): CaptioningResumeState {
-  const extra = meta.extra as { lossHistory?: number[]; valHistory?: { epoch: number; loss: number }[] } | undefined;
-  const rng = meta.rng as { torch?: TorchGeneratorState; numpy?: NumpyRandomStateState } | undefined;
-  if (!meta.optimizer || !rng?.torch || !rng.numpy || !Array.isArray(extra?.lossHistory)) {
+/** Reads the resume state back out of a checkpoint (this format's, or the first one's). */
+export function resumeStateFromCheckpoint(meta: CheckpointMeta, training: TrainingState | null, file: string): CaptioningResumeState {
+  const extra = meta.extra as { lossHistory?: number[]; valHistory?: { epoch: number; loss: number }[]; position?: { epoch: number; stepInEpoch: number } } | undefined;
+  const rng = training?.rng;
+  const history = training?.arrays.loss_history ? Array.from(training.arrays.loss_history.data) : extra?.lossHistory;
+  if (!training || !rng?.torch || !rng.numpy || !Array.isArray(history)) {
     throw new DataError(file, "this checkpoint has no training state (optimizer, RNG states, loss history) to resume from");
   }
   return {
     iteration: meta.step,
-    lossHistory: extra!.lossHistory!,
-    valHistory: extra!.valHistory ?? [],
-    optimizer: meta.optimizer,
+    ...(extra?.position ? { position: extra.position } : {}),
+    lossHistory: history,
+    valHistory: extra?.valHistory ?? [],
+    optimizer: training.optimizer,
     rng: { torch: rng.torch, numpy: rng.numpy },
+  };
+}
+
+/** The results JSON of a captioning run (docs/results.md): per-epoch losses and the loss of every iteration. */
+export interface CaptioningResults {
+  /** Mean training loss of each finished epoch (the epoch events' trainLoss). */
+  train_loss: number[];
+  /** Validation loss at each epoch's end (train captioning; empty for overfit). */
+  val_loss: number[];
+  best_val_loss: number | null;
+  /** The loss of every iteration (the reference's loss_history). */
+  loss_history: number[];
+  iterations_per_epoch: number;
+}
+
+export function captioningResults(solver: CaptioningSolver): CaptioningResults {
+  const ipe = solver.iterationsPerEpoch;
+  const h = solver.lossHistory;
+  const train_loss: number[] = [];
+  for (let e = 0; e < solver.position.epoch; e++) {
+    let s = 0; // summed in order from 0, as the loop sums the epoch event's trainLoss
+    for (let i = e * ipe; i < (e + 1) * ipe; i++) s += h[i]!;
+    train_loss.push(s / ipe);
+  }
+  const val_loss = solver.valHistory.map((v) => v.loss);
+  return {
+    train_loss, val_loss, best_val_loss: val_loss.length ? Math.min(...val_loss) : null, loss_history: [...h], iterations_per_epoch: ipe,
   };
 }

@@ -13,6 +13,8 @@ export interface StartEvent {
   epochs?: number;
   batchSize?: number;
   lr?: number;
+  /** A resumed run: the steps already done before this process started. */
+  resumedAt?: number;
 }
 
 export interface StepEvent {
@@ -49,10 +51,21 @@ export interface EndEvent {
   loss?: number;
   accuracy?: number;
   best_test_acc?: number;
+  /** The resumable checkpoint written last (`--resume` takes it). */
   checkpoint?: string;
+  /** The best model's checkpoint, when the run keeps one apart. */
+  best?: string;
   /** True when the run stopped early on Ctrl-C. */
   interrupted?: boolean;
 }
 
 export type TrainEvent = StartEvent | StepEvent | EpochEvent | EndEvent;
 export type EventSink = (e: TrainEvent) => void;
+
+/**
+ * The sink of one process in a data-parallel run: rank 0 reports, the other ranks stay silent
+ * (they train the same steps; their events would repeat rank 0's).
+ */
+export function rankSink(sink: EventSink, rank: number): EventSink {
+  return rank === 0 ? sink : () => {};
+}

@@ -1,0 +1,80 @@
+/**
+ * Finds shared libraries by file name in the folders the dynamic linker searches, without loading
+ * them (loading runs their constructors: thread pools, driver start-up). Used to tell whether an
+ * NVIDIA driver is installed and which BLAS libraries a machine has.
+ */
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { dirname, isAbsolute, join } from "node:path";
+
+const DEFAULT_DIRS = ["/lib", "/usr/lib", "/lib64", "/usr/lib64", "/usr/local/lib"];
+
+/** Expands one ld.so.conf `include` pattern (a `*` in the last part only, as the files use it). */
+function expandInclude(pattern: string, base: string): string[] {
+  const full = isAbsolute(pattern) ? pattern : join(base, pattern);
+  const last = full.slice(full.lastIndexOf("/") + 1);
+  if (!last.includes("*")) return [full];
+  const dir = dirname(full);
+  const re = new RegExp(`^${last.split("*").map((s) => s.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`);
+  try {
+    return readdirSync(dir).filter((f) => re.test(f)).sort().map((f) => join(dir, f));
+  } catch {
+    return [];
+  }
+}
+
+/** The folders listed by /etc/ld.so.conf and the files it includes. */
+function ldSoConfDirs(file: string, seen: Set<string>, depth = 0): string[] {
+  if (depth > 8 || seen.has(file)) return [];
+  seen.add(file);
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch {
+    return [];
+  }
+  const out: string[] = [];
+  for (const raw of text.split("\n")) {
+    const line = raw.replace(/#.*/, "").trim();
+    if (line === "") continue;
+    const inc = /^include\s+(.+)$/.exec(line);
+    if (inc) {
+      for (const f of expandInclude(inc[1]!.trim(), dirname(file))) out.push(...ldSoConfDirs(f, seen, depth + 1));
+    } else {
+      out.push(line);
+    }
+  }
+  return out;
+}
+
+let cachedDirs: string[] | null = null;
+
+/** The dynamic linker's search folders, in its order: LD_LIBRARY_PATH, ld.so.conf, the defaults. */
+export function librarySearchDirs(): string[] {
+  const env = (process.env.LD_LIBRARY_PATH ?? "").split(":").filter((d) => d !== "");
+  if (cachedDirs === null) {
+    const conf = process.platform === "linux" ? ldSoConfDirs("/etc/ld.so.conf", new Set()) : [];
+    const extra = process.platform === "darwin" ? ["/usr/local/lib", "/opt/homebrew/lib"] : DEFAULT_DIRS;
+    cachedDirs = [...conf, ...extra];
+  }
+  return [...new Set([...env, ...cachedDirs])];
+}
+
+/** The path of the first of `names` found in the linker's search folders, or null. */
+export function findSharedLibrary(names: readonly string[]): string | null {
+  const dirs = librarySearchDirs();
+  for (const name of names) {
+    if (isAbsolute(name)) {
+      if (existsSync(name)) return name;
+      continue;
+    }
+    for (const dir of dirs) {
+      const p = join(dir, name);
+      try {
+        if (statSync(p).isFile()) return p;
+      } catch {
+        // not here
+      }
+    }
+  }
+  return null;
+}

@@ -1,0 +1,113 @@
+/** `xt info` and `xt info --json`: the facts a bug report needs, from the source and from the compiled binary. */
+import { afterAll, expect, test } from "bun:test";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { findCudaDriver } from "../backends/cuda/register.ts";
+import { nativeInfo } from "../backends/cpu/native.ts";
+import { SYSTEM_FASHION_MNIST_DIR } from "../core/data/image_dataset.ts";
+import type { Info } from "../cli/commands/info.ts";
+import pkg from "../package.json";
+
+const ROOT = join(import.meta.dir, "..");
+const MAIN = join(ROOT, "cli/main.ts");
+const tmp = mkdtempSync(join(tmpdir(), "xt-info-"));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+function run(cmd: string[], env: Record<string, string> = {}, cwd = ROOT): { code: number; out: string; err: string } {
+  const r = Bun.spawnSync(cmd, { cwd, env: { ...process.env, NO_COLOR: "1", XT_DEVICE: "", XT_DATA_DIR: "", XT_NATIVE: "", ...env } });
+  return { code: r.exitCode ?? -1, out: r.stdout.toString(), err: r.stderr.toString() };
+}
+const xt = (args: string[], env?: Record<string, string>, cwd?: string) => run([process.execPath, MAIN, ...args], env, cwd);
+const json = (r: { code: number; out: string; err: string }): Info => {
+  expect(r.code, r.err).toBe(0);
+  return JSON.parse(r.out) as Info;
+};
+
+test("info prints each section as plain text when piped", () => {
+  const r = xt(["info"]);
+  expect(r.code).toBe(0);
+  expect(r.out).not.toContain("\x1b[");
+  expect(r.out).toStartWith(`xt ${pkg.version} (bun `);
+  for (const heading of ["Devices", "CPU kernels", "BLAS libraries on this machine", "Data", "Settings"]) {
+    expect(r.out).toContain(`\n${heading}\n`);
+  }
+  expect(r.out).toMatch(/^ {2}chosen +cpu +auto/m);
+  expect(r.out).toContain(`bun       ${Bun.version} (`);
+  expect(r.err).toBe("");
+});
+
+test("info --json describes this machine, the chosen device and the CPU kernels in use", () => {
+  const info = json(xt(["info", "--json"]));
+  expect(info.xt).toMatchObject({ version: pkg.version, compiled: false });
+  expect(info.platform).toMatchObject({ os: process.platform, arch: process.arch });
+  expect(info.platform.cores).toBeGreaterThan(0);
+  expect(info.bun.version).toBe(Bun.version);
+  expect(info.device).toMatchObject({ requested: "auto", source: "--device", chosen: "cpu" });
+  const cpu = info.devices.find((d) => d.name === "cpu")!;
+  expect(cpu.usable).toBe(true);
+  const n = nativeInfo();
+  expect(cpu.kernels[0]!.provider).toBe(n.loaded ? `native ${n.isa}` : "TypeScript");
+  const cuda = info.devices.find((d) => d.name === "cuda")!;
+  expect(cuda.facts.driver).toBe(findCudaDriver() ?? "not found");
+  if (findCudaDriver() === null) expect(cuda).toMatchObject({ usable: false, summary: "no NVIDIA driver (libcuda.so.1 not found)" });
+  for (const b of info.blas) expect(b.path === null || existsSync(b.path)).toBe(true);
+  if (process.platform === "linux") expect(info.blas.map((b) => b.name)).toEqual(["oneDNN", "OpenBLAS", "BLIS", "MKL", "BLAS (system default)"]);
+  const fashion = info.data.datasets.find((d) => d.name === "fashion-mnist")!;
+  if (existsSync(join(SYSTEM_FASHION_MNIST_DIR, "train-images-idx3-ubyte.gz"))) {
+    expect(fashion).toMatchObject({ found: SYSTEM_FASHION_MNIST_DIR, origin: "system copy" });
+  }
+  expect(info.data.datasets.find((d) => d.name === "coco")).toMatchObject({ found: "coco-mini (embedded)", origin: "embedded" });
+  expect(info.environment).toEqual({});
+});
+
+test("info shows the TypeScript kernels and the setting that chose them", () => {
+  const info = json(xt(["info", "--json"], { XT_NATIVE: "0" }));
+  expect(info.devices.find((d) => d.name === "cpu")!.kernels).toEqual([
+    { group: "all kernels", provider: "TypeScript", detail: "native library not loaded: disabled by XT_NATIVE=0" },
+  ]);
+  expect(info.environment).toEqual({ XT_NATIVE: "0" });
+  expect(xt(["info"], { XT_NATIVE: "0" }).out).toMatch(/^ {2}all kernels +TypeScript +native library not loaded: disabled by XT_NATIVE=0$/m);
+});
+
+test("info finds data sets in XT_DATA_DIR and ./data", () => {
+  const env = join(tmp, "env");
+  mkdirSync(join(env, "fashion-mnist"), { recursive: true });
+  writeFileSync(join(env, "fashion-mnist", "train-images-idx3-ubyte.gz"), "");
+  mkdirSync(join(env, "coco_captioning"), { recursive: true });
+  writeFileSync(join(env, "coco_captioning", "coco2014_captions.h5"), "");
+  const cwd = join(tmp, "work");
+  mkdirSync(join(cwd, "data", "cifar-10-batches-py"), { recursive: true });
+  writeFileSync(join(cwd, "data", "cifar-10-batches-py", "data_batch_1"), "");
+  const info = json(xt(["info", "--json"], { XT_DATA_DIR: env }, cwd));
+  const ds = Object.fromEntries(info.data.datasets.map((d) => [d.name, d]));
+  expect(info.data.XT_DATA_DIR).toBe(env);
+  expect(ds["fashion-mnist"]).toMatchObject({ found: join(env, "fashion-mnist"), origin: "XT_DATA_DIR" });
+  expect(ds.coco).toMatchObject({ found: join(env, "coco_captioning"), origin: "XT_DATA_DIR" });
+  expect(ds.cifar10).toMatchObject({ found: join(cwd, "data", "cifar-10-batches-py"), origin: "./data" });
+  expect(ds.mnist!.found).toBeNull();
+  expect(ds.mnist!.searched).toContain(join(env, "mnist"));
+  expect(ds.mnist!.note).toBe("not in XT_DATA_DIR, ./data, ./datasets, /usr/share/datasets/mnist");
+});
+
+test.skipIf(findCudaDriver() !== null)("info reports a device that cannot be used instead of failing; a malformed one is a usage error", () => {
+  const info = json(xt(["info", "--json", "--device", "cuda"]));
+  expect(info.device.chosen).toBeNull();
+  expect(info.device.reason).toContain("CUDA is not available");
+  const bad = xt(["info"], { XT_DEVICE: "gpu" });
+  expect(bad.code).toBe(2);
+  expect(bad.err).toBe("xt: XT_DEVICE: expected auto, cpu, cuda or cuda:0, got 'gpu'\n");
+});
+
+test("info works from the compiled binary, away from the checkout", () => {
+  const bin = join(tmp, "xt");
+  const build = run([process.execPath, "build", "--compile", MAIN, "--outfile", bin]);
+  expect(build.code, build.err).toBe(0);
+  const away = mkdtempSync(join(tmp, "away-"));
+  const info = json(run([bin, "info", "--json"], {}, away));
+  expect(info.xt).toMatchObject({ version: pkg.version, executable: bin, compiled: true });
+  expect(info.device.chosen).toBe("cpu");
+  const n = nativeInfo();
+  expect(info.devices.find((d) => d.name === "cpu")!.kernels[0]!.provider).toBe(n.loaded ? `native ${n.isa}` : "TypeScript");
+  expect(run([bin, "info"], {}, away).out).toContain("(compiled binary ");
+}, 120_000);
