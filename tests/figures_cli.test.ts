@@ -1,7 +1,8 @@
 /**
- * The figure commands as a user runs them (`bun cli/main.ts …`): `attention vit`, `eval vit
- * --out`, `attention captioning`, `plot`, and `--plot FILE.png`, on a tiny ViT trained on the
- * MNIST fixture and a tiny captioning model overfit on the embedded coco-mini.
+ * The figure commands as a user runs them (`bun cli/main.ts …`, in a scratch folder): `attention
+ * vit`, `eval vit --out`, `attention captioning`, `plot`, and `--plot FILE.png`, on a tiny ViT
+ * trained on the MNIST fixture (its run folder runs/train-vit-mnist/) and a tiny captioning model
+ * overfit on the embedded coco-mini (`--save cap`).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -18,7 +19,7 @@ afterAll(() => rmSync(TMP, { recursive: true, force: true }));
 function xt(...args: string[]): { code: number; out: string; err: string } {
   const env: Record<string, string | undefined> = { ...process.env, NO_COLOR: "1" };
   delete env.XT_DATA_DIR;
-  const p = Bun.spawnSync([process.execPath, "cli/main.ts", ...args], { cwd: ROOT, env });
+  const p = Bun.spawnSync([process.execPath, join(ROOT, "cli/main.ts"), ...args], { cwd: TMP, env });
   return { code: p.exitCode ?? -1, out: p.stdout.toString(), err: p.stderr.toString() };
 }
 
@@ -40,23 +41,26 @@ const pngOk = (path: string): { width: number; height: number } => {
   return img;
 };
 
-const VIT = join(TMP, "vit.safetensors");
+/** train vit's run folder; as a checkpoint it names its best model. */
+const VIT_RUN = join(TMP, "runs/train-vit-mnist");
+const VIT = join(VIT_RUN, "best.safetensors");
 const CAP = join(TMP, "cap.safetensors");
 const VIT_LOG = join(TMP, "vit-train.jsonl");
 
 beforeAll(() => {
   const v = xt("train", "vit", "--dataset", "mnist", "--data-dir", FIX, "--embed-dim", "16", "--layers", "2", "--heads", "2", "--ffn-dim", "16",
-    "--batch-size", "4", "--epochs", "2", "--save", VIT, "--json");
+    "--batch-size", "4", "--epochs", "2", "--json");
   if (v.code !== 0) throw new Error(`train vit failed: ${v.err}`);
+  if (!existsSync(VIT)) throw new Error(`train vit wrote no ${VIT}`);
   writeFileSync(VIT_LOG, v.out);
   const c = xt("overfit", "captioning", "--wordvec-dim", "8", "--num-layers", "2", "--max-train", "10", "--batch-size", "5", "--epochs", "2",
-    "--json", "--save", CAP, "--plot", join(TMP, "loss.png"));
+    "--json", "--save", "cap", "--plot", join(TMP, "loss.png"));
   if (c.code !== 0) throw new Error(`overfit captioning failed: ${c.err}`);
 }, 120000);
 
 describe("attention vit", () => {
   test("--out .svg and .png: the figure names the checkpoint, the data and the classes", () => {
-    const r = xt("attention", "vit", "--checkpoint", VIT, "--data-dir", FIX, "--index", "1", "--out", join(TMP, "att.svg"));
+    const r = xt("attention", "vit", "--checkpoint", VIT_RUN, "--data-dir", FIX, "--index", "1", "--out", join(TMP, "att.svg"));
     expect(r.err).not.toContain("error");
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/^true: \d - \w+ · predicted: \d - \w+ \(p = 0\.\d\d\)\nFigure: /);
@@ -104,7 +108,7 @@ describe("attention vit", () => {
 
 describe("eval vit --out", () => {
   test("the confusion matrix as a heat map with class names, SVG and PNG", () => {
-    const r = xt("eval", "vit", "--checkpoint", VIT, "--data-dir", FIX, "--out", join(TMP, "conf.svg"));
+    const r = xt("eval", "vit", "--checkpoint", VIT_RUN, "--data-dir", FIX, "--out", join(TMP, "conf.svg"));
     expect(r.code).toBe(0);
     expect(r.out).toContain(`Figure: ${join(TMP, "conf.svg")}`);
     const svg = svgOk(join(TMP, "conf.svg"));
@@ -119,10 +123,11 @@ describe("eval vit --out", () => {
 
 describe("attention captioning", () => {
   test("the greedy caption beside the ground truth, a word × word map per layer and head", () => {
-    const r = xt("attention", "captioning", "--checkpoint", CAP, "--index", "3", "--split", "train", "--out", join(TMP, "cap.svg"));
+    const r = xt("attention", "captioning", "--checkpoint", "cap", "--index", "3", "--split", "train", "--out", join(TMP, "cap.svg"));
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/^train caption 3 \(image \d+\)\n  greedy: .*\n  GT:     <START> .*<END>\nFigure: /);
     const svg = svgOk(join(TMP, "cap.svg"));
+    expect(svg).toContain(`attention captioning: cap.safetensors · train caption 3`);
     expect(svg).toContain("layer 1, head 1");
     expect(svg).toContain("&lt;START&gt;");
     expect(xt("attention", "captioning", "--checkpoint", CAP, "--split", "val", "--out", join(TMP, "cap.png")).code).toBe(0);
@@ -154,16 +159,32 @@ describe("attention captioning", () => {
 
 describe("plot", () => {
   test("learning curves from an event log and a results JSON, overlaid with a legend", () => {
-    const results = join(TMP, "vit.results.json");
+    const results = join(VIT_RUN, "results.json");
     expect(existsSync(results)).toBe(true);
     const r = xt("plot", VIT_LOG, results, "--out", join(TMP, "curves.svg"));
     expect(r.code).toBe(0);
     const svg = svgOk(join(TMP, "curves.svg"));
-    for (const s of ["Learning curves: vit-train, vit", "loss per step", "accuracy per step", "loss per epoch", "accuracy per epoch", ">vit-train<", ">test<"]) {
+    for (const s of ["Learning curves: vit-train, train-vit-mnist", "loss per step", "accuracy per step", "loss per epoch", "accuracy per epoch", ">vit-train<", ">test<"]) {
       expect(svg).toContain(s);
     }
     expect(xt("plot", VIT_LOG, "--out", join(TMP, "curves.png")).code).toBe(0);
     pngOk(join(TMP, "curves.png"));
+  });
+
+  test("a run folder means its events.jsonl (every step); captioning's results JSON gives its loss history per step", () => {
+    const r = xt("plot", "runs/train-vit-mnist", "cap.results.json", "--out", join(TMP, "folder.svg"));
+    expect(r.err).toBe("");
+    expect(r.code).toBe(0);
+    const svg = svgOk(join(TMP, "folder.svg"));
+    for (const s of ["Learning curves: train-vit-mnist, cap", "train-vit-mnist: train vit on mnist", "loss per step", "accuracy per step", ">cap<"]) {
+      expect(svg).toContain(s);
+    }
+    // The same figure from the folder's event log named directly.
+    expect(xt("plot", join(VIT_RUN, "events.jsonl"), "cap.results.json", "--out", join(TMP, "folder-events.svg")).code).toBe(0);
+    expect(readFileSync(join(TMP, "folder-events.svg"), "utf8")).toBe(svg);
+    const empty = xt("plot", FIX, "--out", join(TMP, "x.svg"));
+    expect(empty.code).toBe(1);
+    expect(empty.err).toContain(`${FIX}: a folder without events.jsonl or results.json (not a run folder)`);
   });
 
   test("an ablation's end event as grouped bars with error bars", () => {

@@ -37,6 +37,7 @@ export interface AttentionVitOpts {
 }
 
 export interface AttentionVitReport extends VitAttention {
+  /** The weights file read (a run folder: its best model). */
   checkpoint: string;
   dataset: string;
   source: string;
@@ -67,7 +68,7 @@ export async function attentionVit(o: AttentionVitOpts): Promise<AttentionVitRep
   const chw = ds.channels * ds.height * ds.width;
   const pixels = ds.images.slice(index * chw, (index + 1) * chw);
   return {
-    checkpoint: o.checkpoint, dataset: name, source: ds.source, split, index, label: ds.labels[index]!, classes: ds.classes,
+    checkpoint: vit.paths.weights, dataset: name, source: ds.source, split, index, label: ds.labels[index]!, classes: ds.classes,
     image: { channels: ds.channels, height: ds.height, width: ds.width, pixels: Array.from(pixels) },
     ...vitAttention(vit.net, pixels),
   };
@@ -159,6 +160,7 @@ export interface AttentionCaptioningOpts {
 }
 
 export interface AttentionCaptioningReport {
+  /** The weights file read (a run folder: its best model). */
   checkpoint: string;
   data: string;
   split: "train" | "val";
@@ -206,7 +208,7 @@ export async function attentionCaptioning(o: AttentionCaptioningOpts): Promise<A
       return Array.from({ length: H }, (_, h) => Array.from(a.weights.subarray(h * S * K, (h + 1) * S * K)));
     });
   return {
-    checkpoint: path, data: data.source, split, index, image: img, url: s.urls[img] ?? "",
+    checkpoint: ck.loaded.paths.weights, data: data.source, split, index, image: img, url: s.urls[img] ?? "",
     greedy: decodeCaptions(generated, data.idxToWord),
     groundTruth: decodeCaptions(s.captions.subarray(index * T, (index + 1) * T), data.idxToWord),
     tokens: input.map((i) => data.idxToWord[i] ?? `#${i}`),
@@ -244,7 +246,7 @@ export function registerAttention(program: Command, exit: (code: number) => void
   const attention = program.command("attention").description("what a trained transformer attends to, as a figure");
   attention.command("vit")
     .description("one image: the attention rollout on its patches and every layer's and head's attention; an SVG/PNG with --out, coloured blocks in a terminal without")
-    .option("--checkpoint <file>", "a ViT checkpoint written by train vit")
+    .option("--checkpoint <file>", "a ViT checkpoint written by train vit: FILE, FILE.safetensors or FILE.json, or a run folder (its best model)")
     .option("--index <n>", "which image of the split (default 0)")
     .option("--split <split>", "test or train (default test)")
     .option("--dataset <name>", "cifar10, fashion-mnist or mnist (default: the checkpoint's)")
@@ -255,7 +257,7 @@ export function registerAttention(program: Command, exit: (code: number) => void
     .action(async (opts: AttentionVitOpts) => exit(await runAttentionVit(opts)));
   attention.command("captioning")
     .description("one caption: the greedy caption beside the ground truth, and each decoder layer's and head's self-attention as a word × word heat map")
-    .option("--checkpoint <file>", "a captioning checkpoint (overfit/train captioning --save)")
+    .option("--checkpoint <file>", "a captioning checkpoint (overfit captioning --save, train captioning): FILE, FILE.safetensors or FILE.json, or a run folder (its best model)")
     .option("--index <n>", "which caption of the split (default 0)")
     .option("--split <split>", "train or val (default train)")
     .option("--data-dir <dir>", "COCO captioning folder (default: the data the checkpoint was trained on)")

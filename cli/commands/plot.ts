@@ -1,6 +1,6 @@
 /**
- * `xt plot RUN... --out FILE.svg|.png`: learning curves from results JSON files or saved
- * `--json` event logs (several runs overlaid), or an ablation's grouped bars with error bars.
+ * `xt plot RUN... --out FILE.svg|.png`: learning curves from run folders, results JSON files or
+ * event logs (several runs overlaid), or an ablation's grouped bars with error bars.
  */
 import type { Command } from "commander";
 import { XtError } from "../../core/errors.ts";
@@ -30,7 +30,7 @@ function dataLines(records: { dataset?: string; command?: string }[], names: str
 
 /** The figure's SVG for the given files. */
 export function plotFigure(files: string[], title?: string): string {
-  if (files.length === 0) throw new XtError("plot: name at least one results JSON, event log or ablation file", 2);
+  if (files.length === 0) throw new XtError("plot: name at least one run folder, results JSON, event log or ablation file", 2);
   const records = files.map(readRunRecord);
   const names = labels(files);
   const ablations = records.filter((r): r is AblationRecord => r.kind === "ablation");
@@ -68,8 +68,8 @@ export async function runPlot(files: string[], o: PlotOpts): Promise<number> {
 export function registerPlot(program: Command, exit: (code: number) => void): void {
   program
     .command("plot")
-    .description("learning curves of runs (results JSON or saved --json event logs), or an ablation's bars, as an SVG or PNG")
-    .argument("<run...>", "results JSON files, --json event logs (JSON lines) or ablation files")
+    .description("learning curves of runs (run folders, results JSON, event logs), or an ablation's bars, as an SVG or PNG")
+    .argument("<run...>", "run folders (their events.jsonl, else results.json), results JSON files, event logs (events.jsonl, saved --json output) or ablation files")
     .option("--out <file>", "the figure to write: .svg or .png")
     .option("--title <text>", "the figure's title (default: names the runs)")
     .action(async (runs: string[], opts: PlotOpts) => exit(await runPlot(runs, opts)));

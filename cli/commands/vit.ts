@@ -237,6 +237,7 @@ function printTrainSummary(r: TrainClassifierResult, results: string, dir: strin
 // ---------------------------------------------------------------------------------------------
 
 export interface EvalVitReport {
+  /** The weights file read (a run folder: its best model). */
   checkpoint: string;
   dataset: string;
   source: string;
@@ -269,7 +270,7 @@ export async function evalVit(o: EvalVitFlags): Promise<EvalVitReport> {
   }
   const ev: EvalResult = await evaluateClassifier(vit.net, test, { batchSize, numClasses: model.numClasses });
   return {
-    checkpoint: o.checkpoint, dataset: name, source: test.source, model, classes: test.classes,
+    checkpoint: vit.paths.weights, dataset: name, source: test.source, model, classes: test.classes,
     loss: ev.loss, accuracy: ev.accuracy, correct: ev.correct, n: ev.n, confusion: ev.confusion,
     perClassAccuracy: ev.confusion.map((row, i) => {
       const t = row.reduce((s, v) => s + v, 0);

@@ -1,6 +1,6 @@
-/** The files `xt plot` reads: results JSON, --json event logs, ablations (hand-made here). */
+/** The files `xt plot` reads: run folders, results JSON, event logs, ablations (hand-made here). */
 import { afterAll, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { readRunRecord, runLabel } from "./run_records.ts";
@@ -43,6 +43,52 @@ test("a --json event log gives steps and epochs, with the start event's command 
     steps: [{ step: 1, loss: 2.3, accuracy: 0.1 }, { step: 2, loss: 2.0 }],
     epochs: [{ epoch: 1, trainLoss: 2.1, valLoss: 2.2 }],
   });
+});
+
+test("captioning's results JSON: its loss_history per iteration, train and validation loss per epoch", () => {
+  const p = file("cap.results.json", JSON.stringify({
+    train_loss: [3, 2], val_loss: [], best_val_loss: null, loss_history: [3.5, 2.5, 2.2, 1.8], iterations_per_epoch: 2,
+  }));
+  expect(readRunRecord(p)).toEqual({
+    kind: "curves", file: p,
+    steps: [{ step: 1, loss: 3.5 }, { step: 2, loss: 2.5 }, { step: 3, loss: 2.2 }, { step: 4, loss: 1.8 }],
+    epochs: [{ epoch: 1, trainLoss: 3 }, { epoch: 2, trainLoss: 2 }],
+  });
+  expect(runLabel(p)).toBe("cap");
+  expect(() => readRunRecord(file("none.results.json", JSON.stringify({ train_loss: [], loss_history: [] })))).toThrow(/none\.results\.json: no finished epoch yet/);
+});
+
+test("a resumed run's appended log: a step or epoch logged twice counts once, the later", () => {
+  const lines = [
+    { type: "start", command: "train vit", dataset: "mnist" },
+    { type: "step", step: 1, loss: 2.3 },
+    { type: "step", step: 2, loss: 2.2 },
+    { type: "step", step: 3, loss: 2.1 }, // logged after the last save, then the process was killed
+    { type: "start", command: "train vit", dataset: "mnist", resumedAt: 2 },
+    { type: "step", step: 3, loss: 2.05 },
+    { type: "epoch", epoch: 1, trainLoss: 2.2 },
+    { type: "epoch", epoch: 1, trainLoss: 2.15 },
+  ];
+  const r = readRunRecord(file("resumed.events.jsonl", lines.map((l) => JSON.stringify(l)).join("\n")));
+  expect(r).toMatchObject({
+    command: "train vit", dataset: "mnist",
+    steps: [{ step: 1, loss: 2.3 }, { step: 2, loss: 2.2 }, { step: 3, loss: 2.05 }],
+    epochs: [{ epoch: 1, trainLoss: 2.15 }],
+  });
+  expect(runLabel(join(TMP, "resumed.events.jsonl"))).toBe("resumed");
+});
+
+test("a run folder: its events.jsonl, else (none, or still empty) its results.json; labelled by the folder", () => {
+  const dir = join(TMP, "runs", "train-vit-mnist-2");
+  mkdirSync(dir, { recursive: true });
+  expect(() => readRunRecord(dir)).toThrow(/train-vit-mnist-2: a folder without events\.jsonl or results\.json \(not a run folder\)/);
+  writeFileSync(join(dir, "results.json"), JSON.stringify({ "train_loss": [1.2], "test_acc@1": [0.6] }));
+  expect(readRunRecord(dir)).toMatchObject({ file: join(dir, "results.json"), steps: [], epochs: [{ epoch: 1, trainLoss: 1.2, testAcc: 0.6 }] });
+  writeFileSync(join(dir, "events.jsonl"), "");
+  expect(readRunRecord(`${dir}/`).file).toBe(join(dir, "results.json"));
+  writeFileSync(join(dir, "events.jsonl"), JSON.stringify({ type: "step", step: 1, loss: 1.3, accuracy: 0.5 }) + "\n");
+  expect(readRunRecord(dir)).toMatchObject({ file: join(dir, "events.jsonl"), steps: [{ step: 1, loss: 1.3, accuracy: 0.5 }] });
+  for (const p of [dir, `${dir}/`, join(dir, "events.jsonl"), join(dir, "results.json")]) expect(runLabel(p)).toBe("train-vit-mnist-2");
 });
 
 const variants = [

@@ -1,14 +1,17 @@
 /**
  * Reads what training runs leave behind, for `xt plot`:
- *  - a results JSON (`train vit --results`): per-epoch arrays train_loss, train_acc@1,
- *    test_loss, test_acc@1 (and val_loss where a command writes it);
- *  - a saved `--json` event log: JSON lines of start / step / epoch / end events
- *    (core/train/events.ts);
+ *  - a run folder (`runs/<command>-<dataset>/`, docs/results.md): its events.jsonl, which has
+ *    every step and epoch, else its results.json;
+ *  - a results JSON (`results.json`, `FILE.results.json`): per-epoch arrays train_loss,
+ *    train_acc@1, test_loss, test_acc@1, val_loss, and captioning's per-iteration loss_history;
+ *  - an event log (`events.jsonl`, `FILE.events.jsonl`, saved `--json` output): JSON lines of
+ *    start / step / epoch / end events (core/train/events.ts); a resumed run appends to it, and a
+ *    step or epoch logged twice (run again after a hard kill) counts once, the later;
  *  - an ablation (`xt ablate`): an `end` event, alone as one JSON object or as the last line of
  *    its event log, with `variants: [{name, params, seeds, metrics: {measure: {mean, std}}}]`.
  */
-import { existsSync, readFileSync } from "node:fs";
-import { basename } from "node:path";
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { basename, dirname, join, resolve } from "node:path";
 import { DataError } from "../errors.ts";
 
 export interface StepPoint {
@@ -63,8 +66,18 @@ type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
 const finite = (v: unknown): number | undefined => (typeof v === "number" && Number.isFinite(v) ? v : undefined);
 
+/** A run folder's event log, else its results JSON. */
+function runFolderFile(dir: string): string {
+  const events = join(dir, "events.jsonl");
+  if (existsSync(events) && statSync(events).size > 0) return events;
+  const results = join(dir, "results.json");
+  if (existsSync(results)) return results;
+  throw new DataError(dir, "a folder without events.jsonl or results.json (not a run folder)");
+}
+
 export function readRunRecord(path: string): RunRecord {
   if (!existsSync(path)) throw new DataError(path, "file not found");
+  if (statSync(path).isDirectory()) return readRunRecord(runFolderFile(path));
   const raw = readFileSync(path, "utf8");
   let whole: unknown;
   try {
@@ -74,7 +87,7 @@ export function readRunRecord(path: string): RunRecord {
   }
   if (isObj(whole)) {
     if (Array.isArray(whole.variants)) return ablation(path, whole, undefined);
-    if (RESULT_KEYS.some(([k]) => Array.isArray(whole[k]))) return resultsJson(path, whole);
+    if (RESULT_KEYS.some(([k]) => Array.isArray(whole[k])) || Array.isArray(whole.loss_history)) return resultsJson(path, whole);
     if (typeof whole.type === "string") return eventLog(path, [whole]);
     throw new DataError(path, `not a results JSON (no ${RESULT_KEYS.map(([k]) => k).join(", ")}), event log or ablation`);
   }
@@ -109,7 +122,14 @@ function resultsJson(path: string, o: Obj): CurvesRecord {
     }
     return p;
   });
-  return { kind: "curves", file: path, steps: [], epochs };
+  // Captioning's results keep every iteration's loss (the reference solver's loss_history).
+  const history = Array.isArray(o.loss_history) ? o.loss_history : [];
+  const steps: StepPoint[] = history.flatMap((v, i) => {
+    const loss = finite(v);
+    return loss === undefined ? [] : [{ step: i + 1, loss }];
+  });
+  if (steps.length === 0 && epochs.length === 0) throw new DataError(path, "no finished epoch yet (the results are empty)");
+  return { kind: "curves", file: path, steps, epochs };
 }
 
 function eventLog(path: string, events: Obj[]): RunRecord {
@@ -118,15 +138,17 @@ function eventLog(path: string, events: Obj[]): RunRecord {
   const dataset = typeof start?.dataset === "string" ? start.dataset : undefined;
   const end = [...events].reverse().find((e) => e.type === "end");
   if (end && Array.isArray(end.variants)) return ablation(path, end, start);
-  const steps: StepPoint[] = [];
-  const epochs: EpochPoint[] = [];
+  // Keyed by number: a step or epoch logged again (a resumed run repeating what a killed one
+  // logged after its last save) replaces the earlier entry.
+  const steps = new Map<number, StepPoint>();
+  const epochs = new Map<number, EpochPoint>();
   for (const e of events) {
     if (e.type === "step") {
       const step = finite(e.step);
       const loss = finite(e.loss);
       if (step === undefined || loss === undefined) continue;
       const accuracy = finite(e.accuracy);
-      steps.push(accuracy === undefined ? { step, loss } : { step, loss, accuracy });
+      steps.set(step, accuracy === undefined ? { step, loss } : { step, loss, accuracy });
     } else if (e.type === "epoch") {
       const epoch = finite(e.epoch);
       if (epoch === undefined) continue;
@@ -135,11 +157,12 @@ function eventLog(path: string, events: Obj[]): RunRecord {
         const v = finite(e[k]);
         if (v !== undefined) p[f] = v;
       }
-      epochs.push(p);
+      epochs.set(epoch, p);
     }
   }
-  if (steps.length === 0 && epochs.length === 0) throw new DataError(path, "the event log has no step or epoch events");
-  return { kind: "curves", file: path, command, dataset, steps, epochs };
+  if (steps.size === 0 && epochs.size === 0) throw new DataError(path, "the event log has no step or epoch events");
+  const byNumber = <T>(m: Map<number, T>): T[] => [...m].sort((a, b) => a[0] - b[0]).map(([, v]) => v);
+  return { kind: "curves", file: path, command, dataset, steps: byNumber(steps), epochs: byNumber(epochs) };
 }
 
 function ablation(path: string, o: Obj, start: Obj | undefined): AblationRecord {
@@ -166,7 +189,12 @@ function ablation(path: string, o: Obj, start: Obj | undefined): AblationRecord 
   };
 }
 
-/** A short label for a run in a legend: its file name without the extension(s). */
+/**
+ * A short label for a run in a legend: its file name without the extension(s); a run folder, or
+ * the results.json / events.jsonl inside one, by the folder's name.
+ */
 export function runLabel(path: string): string {
-  return basename(path).replace(/(\.results)?\.(jsonl|json|ndjson|log|txt)$/i, "");
+  const name = basename(resolve(path));
+  if (name === "results.json" || name === "events.jsonl") return basename(dirname(resolve(path)));
+  return name.replace(/(\.results|\.events)?\.(jsonl|json|ndjson|log|txt)$/i, "");
 }
