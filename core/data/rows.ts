@@ -1,0 +1,155 @@
+/**
+ * Row stores: a 2-D table (captions, image indices, features) handed out by rows. `ArrayRows`
+ * holds a table in memory; `FileRows` reads an HDF5 dataset's rows on demand, in place, and
+ * keeps each row once read, so a process holds exactly the rows it used (50 training images'
+ * features out of 82,783, the first 1,000 validation captions, ...) and never a whole file.
+ */
+import type { H5Array, H5Kind, Hdf5File } from "./h5.ts";
+
+type RowArray = Int32Array | Float32Array;
+
+export interface Rows<A extends RowArray> {
+  readonly rows: number;
+  readonly cols: number;
+  /** The given rows, in that order, as one `idxs.length × cols` array (reading any not yet read). */
+  gather(idxs: ArrayLike<number>): A;
+  /** Rows held in memory. */
+  readonly residentRows: number;
+}
+
+function checkIndex(rows: number, idxs: ArrayLike<number>): void {
+  for (let i = 0; i < idxs.length; i++) {
+    const r = idxs[i]!;
+    if (!Number.isInteger(r) || r < 0 || r >= rows) throw new RangeError(`row ${r} is outside [0, ${rows})`);
+  }
+}
+
+/** A table held in memory (rows × cols, row-major). */
+export class ArrayRows<A extends RowArray> implements Rows<A> {
+  readonly rows: number;
+  constructor(readonly data: A, readonly cols: number) {
+    if (cols <= 0 || data.length % cols !== 0) throw new RangeError(`${data.length} values are not rows of ${cols}`);
+    this.rows = data.length / cols;
+  }
+
+  get residentRows(): number {
+    return this.rows;
+  }
+
+  gather(idxs: ArrayLike<number>): A {
+    checkIndex(this.rows, idxs);
+    const c = this.cols;
+    const out = new (this.data.constructor as new (n: number) => A)(idxs.length * c);
+    for (let i = 0; i < idxs.length; i++) out.set(this.data.subarray(idxs[i]! * c, (idxs[i]! + 1) * c), i * c);
+    return out;
+  }
+}
+
+/** 0, 1, ..., n-1 as row indices. */
+export function rowRange(from: number, to: number): Int32Array {
+  return Int32Array.from({ length: Math.max(0, to - from) }, (_, i) => from + i);
+}
+
+export interface FileRowsLimits {
+  /** One read (a hyperslab) is at most this many bytes: it bounds h5wasm's heap and the copy out. */
+  spanBytes: number;
+  /** Rows between two wanted rows that are read (and dropped) rather than starting a second read. */
+  gapRows: number;
+  /** Rows read are kept in blocks of at most this many bytes. */
+  blockBytes: number;
+}
+
+export const FILE_ROWS_LIMITS: FileRowsLimits = { spanBytes: 16 << 20, gapRows: 8, blockBytes: 64 << 20 };
+
+/**
+ * The rows of an HDF5 dataset (2-D, or 1-D with cols 1), read on demand and kept. `check` sees
+ * each row as it is read (before it is kept) and throws a DataError for a bad one.
+ */
+export class FileRows<K extends H5Kind> implements Rows<H5Array<K>> {
+  /** Row → its place among the rows read (-1: not read); allocated on the first read. */
+  private slot: Int32Array | null = null;
+  /** The rows read, in blocks; blockStart[b] is the place of block b's first row. */
+  private readonly blocks: H5Array<K>[] = [];
+  private readonly blockStart: number[] = [];
+  private count = 0;
+  /** In-place reads made so far (hyperslabs). */
+  reads = 0;
+
+  constructor(
+    private readonly file: Hdf5File,
+    private readonly key: string,
+    private readonly kind: K,
+    readonly rows: number,
+    readonly cols: number,
+    private readonly elementSize: number,
+    private readonly check?: (row: number, values: H5Array<K>, at: number) => void,
+    private readonly limits: FileRowsLimits = FILE_ROWS_LIMITS,
+  ) {}
+
+  get residentRows(): number {
+    return this.count;
+  }
+
+  /** Reads (once) the given rows, in as few in-place reads as their spacing allows. */
+  load(idxs: ArrayLike<number>): void {
+    checkIndex(this.rows, idxs);
+    const slot = (this.slot ??= new Int32Array(this.rows).fill(-1));
+    const missing = Array.from(new Set(Array.from(idxs).filter((r) => slot[r] === -1))).sort((a, b) => a - b);
+    if (missing.length === 0) return;
+    const c = this.cols;
+    const ctor = (this.kind === "int" ? Int32Array : Float32Array) as unknown as new (n: number) => H5Array<K>;
+    const { spanBytes, gapRows, blockBytes } = this.limits;
+    const spanRows = Math.max(1, Math.floor(spanBytes / (c * this.elementSize)));
+    const blockRows = Math.max(1, Math.floor(blockBytes / (c * 4)));
+    let dst: H5Array<K> | null = null;
+    let dstRow = 0;
+    this.file.read((f) => {
+      for (let i = 0; i < missing.length;) {
+        const r0 = missing[i]!;
+        let j = i + 1;
+        while (j < missing.length && missing[j]! - missing[j - 1]! <= gapRows + 1 && missing[j]! + 1 - r0 <= spanRows) j++;
+        const span = f.readRows(this.key, this.kind, r0, missing[j - 1]! + 1, c);
+        this.reads++;
+        for (let k = i; k < j; k++) {
+          const r = missing[k]!;
+          const at = (r - r0) * c;
+          this.check?.(r, span, at);
+          if (dst === null || dstRow * c === dst.length) {
+            dst = new ctor(Math.min(blockRows, missing.length - k) * c);
+            dstRow = 0;
+            this.blocks.push(dst);
+            this.blockStart.push(this.count);
+          }
+          dst.set(span.subarray(at, at + c), dstRow++ * c);
+          slot[r] = this.count++;
+        }
+        i = j;
+      }
+    });
+  }
+
+  /** Reads every row (a file that is about to go away: a temporary copy). */
+  loadAll(): void {
+    this.load(rowRange(0, this.rows));
+  }
+
+  gather(idxs: ArrayLike<number>): H5Array<K> {
+    this.load(idxs);
+    const c = this.cols;
+    const out = (this.kind === "int" ? new Int32Array(idxs.length * c) : new Float32Array(idxs.length * c)) as H5Array<K>;
+    for (let i = 0; i < idxs.length; i++) {
+      const s = this.slot![idxs[i]!]!;
+      // the last block starting at or before s
+      let lo = 0;
+      let hi = this.blockStart.length - 1;
+      while (lo < hi) {
+        const mid = (lo + hi + 1) >> 1;
+        if (this.blockStart[mid]! <= s) lo = mid;
+        else hi = mid - 1;
+      }
+      const o = (s - this.blockStart[lo]!) * c;
+      out.set(this.blocks[lo]!.subarray(o, o + c), i * c);
+    }
+    return out;
+  }
+}
