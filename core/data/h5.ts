@@ -51,7 +51,15 @@ function describeFailure(e: unknown): string {
 
 /** An open HDF5 file with checked dataset readers (valid inside Hdf5File.read only). */
 export class H5Reader {
-  constructor(readonly name: string, private readonly file: H5File, private readonly lib: H5Lib) {}
+  private readonly buffer: WasmBuffer;
+  constructor(readonly name: string, private readonly file: H5File, private readonly lib: H5Lib, private readonly mod: H5Module) {
+    this.buffer = new WasmBuffer(mod);
+  }
+
+  /** @internal Frees the read buffer (Hdf5File.read does, when it closes the file). */
+  release(): void {
+    this.buffer.free();
+  }
 
   keys(): string[] {
     return this.file.keys();
@@ -97,35 +105,61 @@ export class H5Reader {
   }
 
   /**
-   * Rows [r0, r1) of a dataset (checked with `dims` first) as int32 or float32, `cols` values a
-   * row: one hyperslab read, so a contiguous dataset is read at its offset in the file and a
-   * chunked one chunk by chunk (decompressed by HDF5's filters).
+   * Rows [r0, r1) of a dataset (checked with `dims` first), `cols` values a row, in one
+   * hyperslab read: a contiguous dataset is read at its offset in the file, a chunked one chunk
+   * by chunk (decompressed by HDF5's filters). The values land in a buffer inside h5wasm's
+   * memory, reused from read to read and viewed in the file's own element type: nothing is
+   * copied into a JavaScript array that the caller does not keep. The view is valid until the
+   * next read.
    */
-  readRows<K extends H5Kind>(key: string, kind: K, r0: number, r1: number, cols: number): H5Array<K> {
+  readSpan(key: string, r0: number, r1: number, cols: number): SpanView {
     const d = this.dataset(key);
-    const expected = (r1 - r0) * cols;
-    const v = d.slice([[r0, r1]]);
-    if (v === null || v === undefined || typeof v !== "object" || !("length" in v) || Array.isArray(v)) {
-      throw new DataError(this.name, `cannot read dataset '${key}' (corrupt data in rows ${r0}..${r1 - 1})`);
+    const md = d.metadata;
+    const ndim = md.shape?.length ?? 0;
+    const n = (r1 - r0) * cols;
+    const ptr = this.buffer.reserve(n * md.size);
+    const count = [BigInt(r1 - r0), ...(ndim === 2 ? [BigInt(cols)] : [])];
+    const offset = [BigInt(r0), ...(ndim === 2 ? [0n] : [])];
+    const strides = count.map(() => 1n);
+    this.mod.get_dataset_data(d.file_id, d.path, count, offset, strides, BigInt(ptr));
+    // read after the call: the heap may have grown (and its ArrayBuffer changed) inside it
+    const heap = this.mod.HEAPU8.buffer;
+    const view = md.type === 1
+      ? (md.size === 4 ? new Float32Array(heap, ptr, n) : new Float64Array(heap, ptr, n))
+      : md.size === 1 ? (md.signed ? new Int8Array(heap, ptr, n) : new Uint8Array(heap, ptr, n))
+      : md.size === 2 ? (md.signed ? new Int16Array(heap, ptr, n) : new Uint16Array(heap, ptr, n))
+      : md.size === 4 ? (md.signed ? new Int32Array(heap, ptr, n) : new Uint32Array(heap, ptr, n))
+      : md.signed ? new BigInt64Array(heap, ptr, n) : new BigUint64Array(heap, ptr, n);
+    return view;
+  }
+}
+
+/** A span of rows as read, in the file's element type (see H5Reader.readSpan). */
+export type SpanView =
+  | Float32Array | Float64Array | Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array
+  | BigInt64Array | BigUint64Array;
+
+/** One malloc'd block of h5wasm memory, grown as needed and freed when the file is closed. */
+class WasmBuffer {
+  private ptr = 0;
+  private size = 0;
+  constructor(private readonly mod: H5Module) {}
+
+  reserve(bytes: number): number {
+    if (bytes > this.size) {
+      this.free();
+      const p = this.mod._malloc(Math.max(bytes, 8));
+      if (!p) throw new Error(`h5wasm could not allocate ${bytes} bytes`);
+      this.ptr = p;
+      this.size = bytes;
     }
-    const arr = v as ArrayLike<number | bigint>;
-    if (arr.length !== expected) {
-      throw new DataError(this.name, `dataset '${key}' returned ${arr.length} values for rows ${r0}..${r1 - 1}, expected ${expected}`);
-    }
-    if (kind === "float") {
-      if (arr instanceof Float32Array) return arr as H5Array<K>;
-      return Float32Array.from(arr as ArrayLike<number>) as H5Array<K>;
-    }
-    if (arr instanceof Int32Array) return arr as H5Array<K>;
-    const out = new Int32Array(expected);
-    for (let i = 0; i < expected; i++) {
-      const x = Number(arr[i]!);
-      if (x < -2147483648 || x > 2147483647) {
-        throw new DataError(this.name, `dataset '${key}' value ${x} in row ${r0 + Math.floor(i / cols)} does not fit in int32`);
-      }
-      out[i] = x;
-    }
-    return out as H5Array<K>;
+    return this.ptr;
+  }
+
+  free(): void {
+    if (this.ptr) this.mod._free(this.ptr);
+    this.ptr = 0;
+    this.size = 0;
   }
 }
 
@@ -153,14 +187,17 @@ export class Hdf5File {
     // printing them to stderr; restored before returning so other h5wasm users are unaffected.
     mod.activate_throwing_error_handler();
     let file: H5File | null = null;
+    let reader: H5Reader | null = null;
     try {
       if (!statSync(this.path, { throwIfNoEntry: false })?.isFile()) throw new DataError(this.name, "file not found");
       file = new lib.File(this.path, "r");
-      return fn(new H5Reader(this.name, file, lib));
+      reader = new H5Reader(this.name, file, lib, mod);
+      return fn(reader);
     } catch (e) {
       if (e instanceof DataError) throw e;
       throw new DataError(this.name, describeFailure(e));
     } finally {
+      reader?.release();
       try {
         file?.close();
       } catch {

@@ -4,7 +4,8 @@
  * keeps each row once read, so a process holds exactly the rows it used (50 training images'
  * features out of 82,783, the first 1,000 validation captions, ...) and never a whole file.
  */
-import type { H5Array, H5Kind, Hdf5File } from "./h5.ts";
+import { DataError } from "../errors.ts";
+import type { H5Array, H5Kind, Hdf5File, SpanView } from "./h5.ts";
 
 type RowArray = Int32Array | Float32Array;
 
@@ -40,14 +41,62 @@ export class ArrayRows<A extends RowArray> implements Rows<A> {
     checkIndex(this.rows, idxs);
     const c = this.cols;
     const out = new (this.data.constructor as new (n: number) => A)(idxs.length * c);
-    for (let i = 0; i < idxs.length; i++) out.set(this.data.subarray(idxs[i]! * c, (idxs[i]! + 1) * c), i * c);
+    for (let i = 0; i < idxs.length; i++) copyValues(this.data, idxs[i]! * c, out, i * c, c);
     return out;
   }
 }
 
-/** 0, 1, ..., n-1 as row indices. */
+/** Copies n values from a span as read (any element type) into an int32 or float32 block. */
+function copyRows(src: SpanView, from: number, dst: Int32Array | Float32Array, at: number, n: number, file: string, key: string, rowOf: (i: number) => number): void {
+  if ((dst instanceof Float32Array && src instanceof Float32Array) || (dst instanceof Int32Array && src instanceof Int32Array)) {
+    dst.set(src.subarray(from, from + n), at);
+    return;
+  }
+  for (let i = 0; i < n; i++) {
+    const x = Number(src[from + i]!);
+    if (dst instanceof Int32Array && (x < -2147483648 || x > 2147483647)) {
+      throw new DataError(file, `dataset '${key}' value ${x} in row ${rowOf(i)} does not fit in int32`);
+    }
+    dst[at + i] = x;
+  }
+}
+
+/** Value i of a run of rows starting at row r0, c values a row → its row. */
+function cols(c: number, r0: number): (i: number) => number {
+  return (i) => r0 + Math.floor(i / c);
+}
+
+/** The rows of `idxs` not read yet (slot -1), each once, in ascending order. */
+function missingRows(slot: Int32Array, idxs: ArrayLike<number>): Int32Array {
+  const want = new Uint8Array(slot.length);
+  let n = 0;
+  for (let i = 0; i < idxs.length; i++) {
+    const r = idxs[i]!;
+    if (slot[r] === -1 && want[r] === 0) {
+      want[r] = 1;
+      n++;
+    }
+  }
+  const out = new Int32Array(n);
+  if (n === 0) return out;
+  for (let r = 0, k = 0; k < n; r++) if (want[r] === 1) out[k++] = r;
+  return out;
+}
+
+/** from, from+1, ..., to-1 as row indices. */
 export function rowRange(from: number, to: number): Int32Array {
-  return Int32Array.from({ length: Math.max(0, to - from) }, (_, i) => from + i);
+  const out = new Int32Array(Math.max(0, to - from));
+  for (let i = 0; i < out.length; i++) out[i] = from + i;
+  return out;
+}
+
+/** n values from src[from] to dst[at]: a loop for short rows (no subarray object per row). */
+function copyValues<A extends RowArray>(src: A, from: number, dst: A, at: number, n: number): void {
+  if (n >= 256) {
+    dst.set(src.subarray(from, from + n), at);
+    return;
+  }
+  for (let t = 0; t < n; t++) dst[at + t] = src[from + t]!;
 }
 
 export interface FileRowsLimits {
@@ -59,7 +108,7 @@ export interface FileRowsLimits {
   blockBytes: number;
 }
 
-export const FILE_ROWS_LIMITS: FileRowsLimits = { spanBytes: 16 << 20, gapRows: 8, blockBytes: 64 << 20 };
+export const FILE_ROWS_LIMITS: FileRowsLimits = { spanBytes: 4 << 20, gapRows: 8, blockBytes: 64 << 20 };
 
 /**
  * The rows of an HDF5 dataset (2-D, or 1-D with cols 1), read on demand and kept. `check` sees
@@ -94,7 +143,7 @@ export class FileRows<K extends H5Kind> implements Rows<H5Array<K>> {
   load(idxs: ArrayLike<number>): void {
     checkIndex(this.rows, idxs);
     const slot = (this.slot ??= new Int32Array(this.rows).fill(-1));
-    const missing = Array.from(new Set(Array.from(idxs).filter((r) => slot[r] === -1))).sort((a, b) => a - b);
+    const missing = missingRows(slot, idxs);
     if (missing.length === 0) return;
     const c = this.cols;
     const ctor = (this.kind === "int" ? Int32Array : Float32Array) as unknown as new (n: number) => H5Array<K>;
@@ -108,20 +157,26 @@ export class FileRows<K extends H5Kind> implements Rows<H5Array<K>> {
         const r0 = missing[i]!;
         let j = i + 1;
         while (j < missing.length && missing[j]! - missing[j - 1]! <= gapRows + 1 && missing[j]! + 1 - r0 <= spanRows) j++;
-        const span = f.readRows(this.key, this.kind, r0, missing[j - 1]! + 1, c);
+        const span = f.readSpan(this.key, r0, missing[j - 1]! + 1, c);
         this.reads++;
-        for (let k = i; k < j; k++) {
-          const r = missing[k]!;
-          const at = (r - r0) * c;
-          this.check?.(r, span, at);
+        for (let k = i; k < j;) {
+          // a run of consecutive rows, copied with one call (as much of it as the block holds)
+          let e = k + 1;
+          while (e < j && missing[e] === missing[e - 1]! + 1) e++;
           if (dst === null || dstRow * c === dst.length) {
             dst = new ctor(Math.min(blockRows, missing.length - k) * c);
             dstRow = 0;
             this.blocks.push(dst);
             this.blockStart.push(this.count);
           }
-          dst.set(span.subarray(at, at + c), dstRow++ * c);
-          slot[r] = this.count++;
+          const m = Math.min(e - k, dst.length / c - dstRow);
+          copyRows(span, (missing[k]! - r0) * c, dst, dstRow * c, m * c, f.name, this.key, cols(c, missing[k]!));
+          for (let t = 0; t < m; t++) {
+            this.check?.(missing[k + t]!, dst, (dstRow + t) * c);
+            slot[missing[k + t]!] = this.count++;
+          }
+          dstRow += m;
+          k += m;
         }
         i = j;
       }
@@ -147,8 +202,7 @@ export class FileRows<K extends H5Kind> implements Rows<H5Array<K>> {
         if (this.blockStart[mid]! <= s) lo = mid;
         else hi = mid - 1;
       }
-      const o = (s - this.blockStart[lo]!) * c;
-      out.set(this.blocks[lo]!.subarray(o, o + c), i * c);
+      copyValues(this.blocks[lo]!, (s - this.blockStart[lo]!) * c, out, i * c, c);
     }
     return out;
   }
