@@ -30,7 +30,7 @@ import { DataError } from "../errors.ts";
 import { COCO_MINI_FILES } from "./coco_mini_embedded.ts";
 import { checkDataDirFlag, envDataDir } from "./data_dir.ts";
 import { openHdf5, type Hdf5File } from "./h5.ts";
-import { isDir, isFile, readBytes } from "./io.ts";
+import { isFile, readBytes } from "./io.ts";
 import { bytesLineList, lineListOf, type LineList } from "./lines.ts";
 import { ArrayRows, FileRows, rowRange, type Rows } from "./rows.ts";
 

@@ -61,8 +61,8 @@ function copyRows(src: SpanView, from: number, dst: Int32Array | Float32Array, a
   }
 }
 
-/** Value i of a run of rows starting at row r0, c values a row → its row. */
-function cols(c: number, r0: number): (i: number) => number {
+/** For messages: the row of value i of a run of rows that starts at row r0, c values a row. */
+function rowOfValue(c: number, r0: number): (i: number) => number {
   return (i) => r0 + Math.floor(i / c);
 }
 
@@ -121,8 +121,7 @@ export class FileRows<K extends H5Kind> implements Rows<H5Array<K>> {
   private readonly blocks: H5Array<K>[] = [];
   private readonly blockStart: number[] = [];
   private count = 0;
-  /** In-place reads made so far (hyperslabs). */
-  reads = 0;
+  private readsMade = 0;
 
   constructor(
     private readonly file: Hdf5File,
@@ -137,6 +136,11 @@ export class FileRows<K extends H5Kind> implements Rows<H5Array<K>> {
 
   get residentRows(): number {
     return this.count;
+  }
+
+  /** In-place reads (hyperslabs) made so far. */
+  get reads(): number {
+    return this.readsMade;
   }
 
   /** Reads (once) the given rows, in as few in-place reads as their spacing allows. */
@@ -158,7 +162,7 @@ export class FileRows<K extends H5Kind> implements Rows<H5Array<K>> {
         let j = i + 1;
         while (j < missing.length && missing[j]! - missing[j - 1]! <= gapRows + 1 && missing[j]! + 1 - r0 <= spanRows) j++;
         const span = f.readSpan(this.key, r0, missing[j - 1]! + 1, c);
-        this.reads++;
+        this.readsMade++;
         for (let k = i; k < j;) {
           // a run of consecutive rows, copied with one call (as much of it as the block holds)
           let e = k + 1;
@@ -170,7 +174,7 @@ export class FileRows<K extends H5Kind> implements Rows<H5Array<K>> {
             this.blockStart.push(this.count);
           }
           const m = Math.min(e - k, dst.length / c - dstRow);
-          copyRows(span, (missing[k]! - r0) * c, dst, dstRow * c, m * c, f.name, this.key, cols(c, missing[k]!));
+          copyRows(span, (missing[k]! - r0) * c, dst, dstRow * c, m * c, f.name, this.key, rowOfValue(c, missing[k]!));
           for (let t = 0; t < m; t++) {
             this.check?.(missing[k + t]!, dst, (dstRow + t) * c);
             slot[missing[k + t]!] = this.count++;
