@@ -90,6 +90,16 @@ test("info finds data sets in XT_DATA_DIR and ./data", () => {
   expect(ds.mnist!.note).toBe("not in XT_DATA_DIR, ./data, ./datasets, /usr/share/datasets/mnist");
 });
 
+test("info reports a missing XT_DATA_DIR for every data set instead of the copies training would not reach", () => {
+  const missing = join(tmp, "no-such-folder");
+  const info = json(xt(["info", "--json"], { XT_DATA_DIR: missing }));
+  expect(info.data.datasets.map((d) => d.name)).toEqual(["fashion-mnist", "mnist", "cifar10", "coco"]);
+  for (const d of info.data.datasets) {
+    expect(d.found).toBeNull();
+    expect(d.note).toContain("XT_DATA_DIR names a folder that does not exist");
+  }
+});
+
 test.skipIf(findCudaDriver() !== null)("info reports a device that cannot be used instead of failing; a malformed one is a usage error", () => {
   const info = json(xt(["info", "--json", "--device", "cuda"]));
   expect(info.device.chosen).toBeNull();

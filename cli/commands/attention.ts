@@ -9,7 +9,7 @@
 import type { Command } from "commander";
 import { supportsColor } from "chalk";
 import { XtError } from "../../core/errors.ts";
-import { decodeCaptions } from "../../core/data/coco.ts";
+import { decodeCaptions, gatherCocoBatch } from "../../core/data/coco.ts";
 import { captureAttention } from "../../core/models/attention_capture.ts";
 import { noGrad } from "../../core/autograd.ts";
 import { fromArray } from "../../core/ops/creation.ts";
@@ -190,10 +190,9 @@ export async function attentionCaptioning(o: AttentionCaptioningOpts): Promise<A
   const data = await loadCheckpointData(ck, path, o.dataDir);
   const s = data[split];
   if (index >= s.numCaptions) throw new XtError(`--index ${index}: the ${split} split of ${data.source} has ${s.numCaptions} captions (0…${s.numCaptions - 1})`, 2);
-  const T = data.captionLength;
-  const D = data.featureDim;
-  const img = s.imageIdxs[index]!;
-  const features = fromArray(s.features.slice(img * D, (img + 1) * D), [1, D]);
+  const one = gatherCocoBatch(s, [index]);
+  const img = one.imageIdxs[0]!;
+  const features = fromArray(one.features, [1, data.featureDim]);
   const ids = Array.from(model.sample(features, maxLength).data());
   const end = model.endIdx === undefined ? -1 : ids.indexOf(model.endIdx);
   const generated = end >= 0 ? ids.slice(0, end + 1) : ids;
@@ -208,9 +207,9 @@ export async function attentionCaptioning(o: AttentionCaptioningOpts): Promise<A
       return Array.from({ length: H }, (_, h) => Array.from(a.weights.subarray(h * S * K, (h + 1) * S * K)));
     });
   return {
-    checkpoint: ck.loaded.paths.weights, data: data.source, split, index, image: img, url: s.urls[img] ?? "",
+    checkpoint: ck.loaded.paths.weights, data: data.source, split, index, image: img, url: one.urls[0] ?? "",
     greedy: decodeCaptions(generated, data.idxToWord),
-    groundTruth: decodeCaptions(s.captions.subarray(index * T, (index + 1) * T), data.idxToWord),
+    groundTruth: decodeCaptions(one.captions, data.idxToWord),
     tokens: input.map((i) => data.idxToWord[i] ?? `#${i}`),
     selfAttention,
   };

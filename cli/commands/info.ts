@@ -11,6 +11,7 @@ import { resolve } from "node:path";
 import pkg from "../../package.json";
 import { findBlasLibraries, type BlasLibrary } from "../../backends/blas_libraries.ts";
 import { detectCifarFormat } from "../../core/data/cifar.ts";
+import { envDataDir } from "../../core/data/data_dir.ts";
 import { resolveCocoSource } from "../../core/data/coco.ts";
 import { candidateDirs, SYSTEM_FASHION_MNIST_DIR, type ImageDatasetName } from "../../core/data/image_dataset.ts";
 import { parseDeviceRequest, registeredDevices, useDevice, type KernelRow } from "../../core/device.ts";
@@ -97,6 +98,20 @@ function cocoDataset(): DatasetInfo {
   }
 }
 
+/**
+ * Where each data set would be read from. A bad XT_DATA_DIR makes every loader fail, so it is
+ * reported as such for each set rather than showing a copy that training would not reach.
+ */
+function dataSets(): DatasetInfo[] {
+  const names = ["fashion-mnist", "mnist", "cifar10", "coco"] as const;
+  try {
+    envDataDir();
+  } catch (e) {
+    return names.map((name) => ({ name, found: null, origin: null, searched: [], note: (e as Error).message }));
+  }
+  return names.map((n) => (n === "coco" ? cocoDataset() : imageDataset(n)));
+}
+
 /** Every device, usable or not, with its own report; the chosen device is the one in use. */
 function devices(): DeviceInfo[] {
   return registeredDevices().map((reg) => {
@@ -129,7 +144,7 @@ export function collectInfo(program: Command): Info {
     blas: findBlasLibraries(),
     data: {
       XT_DATA_DIR: process.env.XT_DATA_DIR || null,
-      datasets: [imageDataset("fashion-mnist"), imageDataset("mnist"), imageDataset("cifar10"), cocoDataset()],
+      datasets: dataSets(),
     },
     environment: Object.fromEntries(Object.entries(process.env).filter(([k, v]) => k.startsWith("XT_") && v !== undefined && v !== "").sort()) as Record<string, string>,
   };

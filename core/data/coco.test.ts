@@ -1,13 +1,17 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { readFileSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import h5wasm from "h5wasm/node";
 import {
-  COCO_FILES, decodeCaptions, EMBEDDED_COCO_LOCATION, embeddedCocoSource, loadCocoData, resolveCocoSource,
-  sampleCocoMinibatch, type CocoData, type CocoRng,
+  COCO_FILES, cocoDirSource, decodeCaptions, EMBEDDED_COCO_LOCATION, embeddedCocoSource, gatherCocoBatch, loadCocoData,
+  resolveCocoSource, sampleCocoMinibatch, temporaryCopy, type CocoData, type CocoRng, type CocoSource, type CocoSplitData,
 } from "./coco.ts";
 import { COCO_MINI_FILES } from "./coco_mini_embedded.ts";
-import { COCO_MINI, copyInto, DATASETS, expectDataErrorAsync, scribble, tempDir, truncateFile, withDataDirEnv } from "./testing.ts";
+import { DataError } from "../errors.ts";
+import { NumpyRandomState } from "../random/numpy_random_state.ts";
+import {
+  allRows, COCO_MINI, copyInto, DATASETS, expectDataError, expectDataErrorAsync, scribble, tempDir, truncateFile, withDataDirEnv,
+} from "./testing.ts";
 
 const E = JSON.parse(readFileSync(join(DATASETS, "coco-mini-expected.json"), "utf8"));
 const tmp = tempDir();
@@ -49,15 +53,13 @@ function closeList(a: number[], b: number[], tol: number) {
   a.forEach((x, i) => expect(Math.abs(x - b[i]!)).toBeLessThanOrEqual(tol * Math.max(1, Math.abs(b[i]!))));
 }
 
-/** Writes an HDF5 file with h5wasm (for crafting bad inputs). */
+/** Writes an HDF5 file with h5wasm (for crafting bad inputs), in place like the loader reads. */
 async function writeH5(path: string, datasets: { name: string; data: Int32Array | Float32Array | Float64Array; shape: number[] }[]) {
-  const { FS } = await h5wasm.ready;
-  const v = `/xt-test-${Math.random().toString(36).slice(2)}.h5`;
-  const f = new h5wasm.File(v, "w");
+  await h5wasm.ready;
+  rmSync(path, { force: true });
+  const f = new h5wasm.File(path, "w");
   for (const d of datasets) f.create_dataset({ name: d.name, data: d.data, shape: d.shape });
   f.close();
-  writeFileSync(path, FS.readFile(v));
-  FS.unlink(v);
 }
 
 /** A copy of coco-mini in a fresh folder. */
@@ -67,7 +69,13 @@ function cocoCopy(name: string): string {
   return dir;
 }
 
+/** A split's rows as plain arrays (reads them all). */
+function arrays(s: CocoSplitData) {
+  return { numCaptions: s.numCaptions, captions: allRows(s.captions), imageIdxs: allRows(s.imageIdxs), features: allRows(s.features) };
+}
+
 const embedded = await withDataDirEnv(undefined, () => loadCocoData());
+const mini = { train: arrays(embedded.train), val: arrays(embedded.val) };
 
 describe("COCO loading", () => {
   test("the embedded default (coco-mini) with PCA features", () => {
@@ -77,20 +85,20 @@ describe("COCO loading", () => {
     expect([d.train.numCaptions, d.val.numCaptions]).toEqual([E.num_train_captions, E.num_val_captions]);
     expect([d.train.numImages, d.val.numImages]).toEqual([E.num_train_images, E.num_val_images]);
     expect([d.captionLength, d.featureDim]).toEqual([17, 512]);
-    expect(d.train.captions.length).toBe(E.num_train_captions * 17);
-    expect(d.train.features.length).toBe(E.num_train_images * 512);
+    expect(mini.train.captions.length).toBe(E.num_train_captions * 17);
+    expect(mini.train.features.length).toBe(E.num_train_images * 512);
     expect(d.idxToWord.length).toBe(E.vocab_size);
     expect(d.idxToWord.slice(0, 4)).toEqual(["<NULL>", "<START>", "<END>", "<UNK>"]);
     expect(d.wordToIdx["<END>"]).toBe(2);
-    expect(Array.from(d.train.captions.subarray(0, 17))).toEqual(E.train_caption_0);
-    expect(Array.from(d.train.features.subarray(0, 4))).toEqual(E.train_pca_first_row_head.map(Math.fround));
-    expect(f64Sum(d.train.features)).toBeCloseTo(E.train_pca_sum, 6);
-    expect(f64Sum(d.val.features)).toBeCloseTo(E.val_pca_sum, 6);
+    expect(Array.from(mini.train.captions.subarray(0, 17))).toEqual(E.train_caption_0);
+    expect(Array.from(mini.train.features.subarray(0, 4))).toEqual(E.train_pca_first_row_head.map(Math.fround));
+    expect(f64Sum(mini.train.features)).toBeCloseTo(E.train_pca_sum, 6);
+    expect(f64Sum(mini.val.features)).toBeCloseTo(E.val_pca_sum, 6);
     expect(d.train.urls.length).toBe(E.num_train_images);
-    expect(d.val.urls[3]).toBe("http://coco-mini.invalid/val2014/COCO_mini_val_000003.jpg");
+    expect(d.val.urls.get(3)).toBe("http://coco-mini.invalid/val2014/COCO_mini_val_000003.jpg");
     expect(d.trainSubsample).toBeNull();
     // every caption: <START> ... <END> then <NULL> padding
-    for (const s of [d.train, d.val]) {
+    for (const s of [mini.train, mini.val]) {
       for (let i = 0; i < s.numCaptions; i++) {
         const row = Array.from(s.captions.subarray(i * 17, (i + 1) * 17));
         expect(row[0]).toBe(1);
@@ -101,7 +109,7 @@ describe("COCO loading", () => {
       }
     }
     let unk = 0;
-    for (let i = 0; i < d.train.numCaptions; i++) if (d.train.captions.subarray(i * 17, i * 17 + 17).includes(3)) unk++;
+    for (let i = 0; i < d.train.numCaptions; i++) if (mini.train.captions.subarray(i * 17, i * 17 + 17).includes(3)) unk++;
     expect(unk).toBe(E.unk_caption_count);
   });
 
@@ -110,12 +118,13 @@ describe("COCO loading", () => {
     expect(d.source).toBe(COCO_MINI);
     expect(d.featureDim).toBe(4096);
     expect(d.pcaFeatures).toBe(false);
-    expect(f64Sum(d.train.features)).toBeCloseTo(E.train_fc7_sum, 4);
-    expect(f64Sum(d.val.features)).toBeCloseTo(E.val_fc7_sum, 4);
+    const a = { train: arrays(d.train), val: arrays(d.val) };
+    expect(f64Sum(a.train.features)).toBeCloseTo(E.train_fc7_sum, 4);
+    expect(f64Sum(a.val.features)).toBeCloseTo(E.val_fc7_sum, 4);
     let zeros = 0;
-    for (const v of d.train.features) if (v === 0) zeros++;
-    expect(zeros / d.train.features.length).toBeCloseTo(E.fc7_zero_fraction, 10);
-    expect(d.train.captions).toEqual(embedded.train.captions);
+    for (const v of a.train.features) if (v === 0) zeros++;
+    expect(zeros / a.train.features.length).toBeCloseTo(E.fc7_zero_fraction, 10);
+    expect(a.train.captions).toEqual(mini.train.captions);
   });
 
   test("embedded files are the fixture files", async () => {
@@ -140,8 +149,8 @@ describe("COCO loading", () => {
     const d = await loadCocoData(embeddedCocoSource(), { maxTrain: 50 }, rng);
     expect(rng.remaining).toBe(0);
     expect(d.train.numCaptions).toBe(50);
-    expect(Array.from(d.train.captions)).toEqual(E.max_train_captions.flat());
-    expect(Array.from(d.train.imageIdxs)).toEqual(E.max_train_image_idxs);
+    expect(Array.from(allRows(d.train.captions))).toEqual(E.max_train_captions.flat());
+    expect(Array.from(allRows(d.train.imageIdxs))).toEqual(E.max_train_image_idxs);
     expect(d.trainSubsample).toEqual(E.max_train_mask);
     // features, URLs and val are not subsampled
     expect(d.train.numImages).toBe(E.num_train_images);
@@ -173,20 +182,53 @@ describe("COCO loading", () => {
   });
 
   test("with the real NumPy RandomState port, seed 231 gives NumPy's indices", async () => {
-    const path = "../random/numpy_random_state.ts";
-    let mod: { NumpyRandomState: new (seed?: number) => CocoRng } | null = null;
-    try {
-      mod = await import(path);
-    } catch {
-      console.warn("skipping: core/random/numpy_random_state.ts is not there yet");
-      return;
-    }
-    const rng = new mod!.NumpyRandomState(231);
+    const rng = new NumpyRandomState(231);
     const d = await loadCocoData(embeddedCocoSource(), { maxTrain: 50 }, rng);
     expect(d.trainSubsample).toEqual(E.max_train_mask);
     expect(sampleCocoMinibatch(d, 25, "train", rng).mask).toEqual(E.train_batch_mask);
     const v = await loadCocoData(embeddedCocoSource());
     expect(sampleCocoMinibatch(v, 4, "val", rng).mask).toEqual(E.val_batch_mask);
+  });
+
+  test("only the rows used are read: max_train's captions and images, val rows when asked for", async () => {
+    const d = await loadCocoData(COCO_MINI, { maxTrain: 50 }, new NumpyRandomState(231));
+    expect(d.train.features.residentRows).toBe(new Set(E.max_train_image_idxs).size);
+    expect([d.val.captions.residentRows, d.val.imageIdxs.residentRows, d.val.features.residentRows]).toEqual([0, 0, 0]);
+    const b = gatherCocoBatch(d.val, [3, 0, 1, 2]);
+    expect([d.val.captions.residentRows, d.val.imageIdxs.residentRows]).toEqual([4, 4]);
+    expect(d.val.features.residentRows).toBe(new Set(b.imageIdxs).size);
+    // the same values as a whole read gives
+    expect(b.captions).toEqual(new Int32Array([...mini.val.captions.subarray(3 * 17, 4 * 17), ...mini.val.captions.subarray(0, 3 * 17)]));
+    b.imageIdxs.forEach((img, i) => {
+      expect(img).toBe(mini.val.imageIdxs[[3, 0, 1, 2][i]!]!);
+      expect(b.features.subarray(i * 512, (i + 1) * 512)).toEqual(mini.val.features.subarray(img * 512, (img + 1) * 512));
+      expect(b.urls[i]).toBe(embedded.val.urls.get(img));
+    });
+  });
+
+  test("files that cannot be opened in place (the compiled executable's) are read whole from a temporary copy, then removed", async () => {
+    const disk = cocoDirSource(COCO_MINI);
+    const copies: string[] = [];
+    const src: CocoSource = {
+      ...disk,
+      localFile: async (file) => {
+        const c = temporaryCopy(disk.displayName(file), file, await disk.read(file));
+        copies.push(c.path);
+        return c;
+      },
+    };
+    const d = await loadCocoData(src, { pcaFeatures: false });
+    expect(copies.map((c) => c.split("/").pop())).toEqual([COCO_FILES.captions, COCO_FILES.trainFeatures, COCO_FILES.valFeatures]);
+    for (const c of copies) expect(existsSync(dirname(c))).toBe(false);
+    expect(d.val.features.residentRows).toBe(d.val.numImages);
+    const fc7 = await loadCocoData(COCO_MINI, { pcaFeatures: false });
+    expect(arrays(d.val)).toEqual(arrays(fc7.val));
+    expect(arrays(d.train)).toEqual(arrays(fc7.train));
+    // a failed load removes its copies too
+    copies.length = 0;
+    await expectDataErrorAsync(() => loadCocoData(src, { maxTrain: 5 }, { randint: () => { throw new DataError("rng", "stop"); }, choice: () => [] }), "rng");
+    expect(copies.length).toBeGreaterThan(0);
+    for (const c of copies) expect(existsSync(dirname(c))).toBe(false);
   });
 
   test("loadCocoData refuses maxTrain without a random state", async () => {
@@ -202,7 +244,7 @@ describe("decodeCaptions", () => {
     expect(decodeCaptions([0, 0], w)).toBe("");
     expect(decodeCaptions([[1, 5, 2, 5], [1, 4, 0, 0]], w)).toEqual(["<START> cat <END>", "<START> a"]);
     expect(decodeCaptions(new Int32Array([1, 5, 2, 5, 1, 4, 0, 0]), w, 4)).toEqual(["<START> cat <END>", "<START> a"]);
-    expect(decodeCaptions(embedded.train.captions.subarray(0, 17), embedded.idxToWord)).toBe(E.train_caption_0_decoded);
+    expect(decodeCaptions(mini.train.captions.subarray(0, 17), embedded.idxToWord)).toBe(E.train_caption_0_decoded);
   });
   test("ids outside the vocabulary and ragged input throw", () => {
     expect(() => decodeCaptions([1, 7], w)).toThrow(/word id 7 is outside the vocabulary \(7 words\)/);
@@ -222,12 +264,12 @@ describe("COCO bad input", () => {
     await expectDataErrorAsync(() => loadCocoData(dir, { pcaFeatures: false }), join(dir, COCO_FILES.trainUrls), /file not found/);
     rmSync(join(dir, COCO_FILES.captions));
     await expectDataErrorAsync(() => loadCocoData(dir), join(dir, COCO_FILES.captions), /file not found.*not a COCO captioning folder/);
-    await expectDataErrorAsync(() => loadCocoData(join(tmp.dir, "nowhere")), join(tmp.dir, "nowhere"), /COCO data folder not found/);
+    await expectDataErrorAsync(() => loadCocoData(join(tmp.dir, "nowhere")), join(tmp.dir, "nowhere"), /data folder not found \(given with --data-dir, for the COCO captioning data\)/);
   });
 
   test("missing dataset key", async () => {
     const dir = cocoCopy("nokey");
-    const d = embedded;
+    const d = mini;
     await writeH5(join(dir, COCO_FILES.captions), [
       { name: "train_captions", data: d.train.captions, shape: [d.train.numCaptions, 17] },
       { name: "train_image_idxs", data: d.train.imageIdxs, shape: [d.train.numCaptions] },
@@ -240,7 +282,7 @@ describe("COCO bad input", () => {
   });
 
   test("wrong dtypes, shapes and out-of-range indices", async () => {
-    const d = embedded;
+    const d = mini;
     const dir = cocoCopy("shapes");
     const cap = join(dir, COCO_FILES.captions);
     const capSets = (c: Int32Array | Float64Array, idx = d.train.imageIdxs) => [
@@ -298,6 +340,26 @@ describe("COCO bad input", () => {
 
     // the loader still works afterwards (h5wasm state is not left broken)
     expect((await loadCocoData(COCO_MINI)).train.numCaptions).toBe(E.num_train_captions);
+  });
+
+  test("val rows are checked when they are first read", async () => {
+    const dir = cocoCopy("lazyval");
+    const cap = join(dir, COCO_FILES.captions);
+    const valCaps = Int32Array.from(mini.val.captions);
+    valCaps[5 * 17 + 3] = 999;
+    const valIdxs = Int32Array.from(mini.val.imageIdxs);
+    valIdxs[7] = 999;
+    await writeH5(cap, [
+      { name: "train_captions", data: mini.train.captions, shape: [mini.train.numCaptions, 17] },
+      { name: "train_image_idxs", data: mini.train.imageIdxs, shape: [mini.train.numCaptions] },
+      { name: "val_captions", data: valCaps, shape: [mini.val.numCaptions, 17] },
+      { name: "val_image_idxs", data: valIdxs, shape: [mini.val.numCaptions] },
+    ]);
+    const d = await loadCocoData(dir);
+    expect(gatherCocoBatch(d.val, [0, 1]).captions).toEqual(mini.val.captions.subarray(0, 2 * 17));
+    expectDataError(() => gatherCocoBatch(d.val, [5]), cap, /val_captions\[5, 3\] = 999 is outside the vocabulary/);
+    expectDataError(() => gatherCocoBatch(d.val, [7]), join(dir, COCO_FILES.valFeaturesPca),
+      new RegExp(`features has ${E.num_val_images} rows but val_image_idxs refers to image 999 \\(caption 7\\)`));
   });
 
   test("corrupt vocabulary and URL lists", async () => {

@@ -15,12 +15,24 @@
  * Where the data comes from: an explicit folder (the `coco_captioning` folder itself or the
  * folder holding it), else `$XT_DATA_DIR/coco_captioning` (or `$XT_DATA_DIR` itself), else the
  * embedded default `coco-mini` (fixtures/coco-mini, compiled into the executable).
+ *
+ * What is read: the HDF5 files are opened in place and only the rows used are read (see
+ * rows.ts): with max_train, the drawn captions and their images' features; without, the whole
+ * train split; val rows as they are asked for (the first N captions of a validation loss, the
+ * images `sample` draws). The real folder holds 2 GB of fc7 features; `overfit captioning`
+ * reads 50 rows of them. Rows are checked as they are read (word ids inside the vocabulary,
+ * image indices inside the features), so a bad row is reported when it is first used.
  */
+import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { DataError } from "../errors.ts";
 import { COCO_MINI_FILES } from "./coco_mini_embedded.ts";
-import { withHdf5 } from "./h5.ts";
-import { isDir, isFile, readBytes } from "./io.ts";
+import { checkDataDirFlag, envDataDir } from "./data_dir.ts";
+import { openHdf5, type Hdf5File } from "./h5.ts";
+import { isFile, readBytes } from "./io.ts";
+import { bytesLineList, lineListOf, type LineList } from "./lines.ts";
+import { ArrayRows, FileRows, rowRange, type Rows } from "./rows.ts";
 
 /** The two NumPy legacy RandomState draws the reference makes (see core/random). */
 export interface CocoRng {
@@ -49,7 +61,19 @@ export interface CocoSource {
   /** How a file of this source is named in messages. */
   displayName(file: string): string;
   exists(file: string): boolean;
+  /** A whole (small) file: the vocabulary, the URL lists. */
   read(file: string): Promise<Uint8Array>;
+  /**
+   * A path on the real file system to open the file in place; `temporary` when it is a copy
+   * (an embedded file inside a compiled executable), which `release` removes.
+   */
+  localFile(file: string): Promise<LocalFile>;
+}
+
+export interface LocalFile {
+  path: string;
+  temporary: boolean;
+  release(): void;
 }
 
 /** A `coco_captioning` folder on disk. */
@@ -61,26 +85,58 @@ export function cocoDirSource(dir: string): CocoSource {
     displayName: (file) => join(abs, file),
     exists: (file) => isFile(join(abs, file)),
     read: async (file) => readBytes(join(abs, file)),
+    localFile: async (file) => ({ path: join(abs, file), temporary: false, release: () => {} }),
   };
 }
 
 export const EMBEDDED_COCO_LOCATION = "coco-mini (embedded)";
 
+function canOpen(path: string): boolean {
+  try {
+    closeSync(openSync(path, "r"));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** `bytes` written to a private temporary folder as `file`; `release` removes the folder. */
+export function temporaryCopy(name: string, file: string, bytes: Uint8Array): LocalFile {
+  const dir = mkdtempSync(join(tmpdir(), "xt-coco-"));
+  const path = join(dir, file);
+  try {
+    writeFileSync(path, bytes);
+  } catch (e) {
+    rmSync(dir, { recursive: true, force: true });
+    throw new DataError(name, `cannot copy the file to ${dir} (${(e as Error).message})`);
+  }
+  return { path, temporary: true, release: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
 /** The embedded default data (fixtures/coco-mini). */
 export function embeddedCocoSource(): CocoSource {
+  const read = async (file: string): Promise<Uint8Array> => {
+    const path = COCO_MINI_FILES[file];
+    if (path === undefined) throw new DataError(`${EMBEDDED_COCO_LOCATION}/${file}`, "file not found");
+    try {
+      return new Uint8Array(await Bun.file(path).arrayBuffer());
+    } catch (e) {
+      throw new DataError(`${EMBEDDED_COCO_LOCATION}/${file}`, `cannot read embedded file (${(e as Error).message})`);
+    }
+  };
   return {
     kind: "embedded",
     location: EMBEDDED_COCO_LOCATION,
     displayName: (file) => `${EMBEDDED_COCO_LOCATION}/${file}`,
     exists: (file) => file in COCO_MINI_FILES,
-    read: async (file) => {
+    read,
+    localFile: async (file) => {
       const path = COCO_MINI_FILES[file];
-      if (path === undefined) throw new DataError(`${EMBEDDED_COCO_LOCATION}/${file}`, "file not found");
-      try {
-        return new Uint8Array(await Bun.file(path).arrayBuffer());
-      } catch (e) {
-        throw new DataError(`${EMBEDDED_COCO_LOCATION}/${file}`, `cannot read embedded file (${(e as Error).message})`);
-      }
+      // From the source tree the file is a real one; inside a compiled executable it lives in
+      // Bun's /$bunfs, which stat() sees but open() (and so h5wasm) cannot: it is copied to a
+      // private temporary folder.
+      if (path !== undefined && canOpen(path)) return { path, temporary: false, release: () => {} };
+      return temporaryCopy(`${EMBEDDED_COCO_LOCATION}/${file}`, file, await read(file));
     },
   };
 }
@@ -94,38 +150,40 @@ function findCocoDir(base: string): string | null {
 
 /**
  * Picks the data: `dir` (the coco_captioning folder or its parent) when given, else
- * $XT_DATA_DIR when it holds a COCO folder, else the embedded coco-mini.
+ * $XT_DATA_DIR when it holds a COCO folder, else the embedded coco-mini. A `dir` or an
+ * XT_DATA_DIR that does not exist is a DataError.
  */
 export function resolveCocoSource(dir?: string): CocoSource {
   if (dir !== undefined) {
-    if (!isDir(dir)) throw new DataError(dir, "COCO data folder not found");
+    checkDataDirFlag(dir, "COCO captioning data");
     const found = findCocoDir(dir);
     if (found === null) {
       throw new DataError(
         join(resolve(dir), COCO_FILES.captions),
-        `file not found (also looked in ${join(resolve(dir), "coco_captioning")}/): not a COCO captioning folder`,
+        `file not found (also looked in ${join(resolve(dir), "coco_captioning")}/): not a COCO captioning folder. Pass the coco_captioning folder (or the folder holding it) with --data-dir DIR.`,
       );
     }
     return cocoDirSource(found);
   }
-  const env = process.env.XT_DATA_DIR;
-  if (env) {
-    const found = isDir(env) ? findCocoDir(env) : null;
+  const env = envDataDir();
+  if (env !== undefined) {
+    const found = findCocoDir(env);
     if (found !== null) return cocoDirSource(found);
   }
   return embeddedCocoSource();
 }
 
 export interface CocoSplitData {
-  /** numCaptions × captionLength word ids. */
-  captions: Int32Array;
-  /** For each caption, the row of `features` (and `urls`) of its image. */
-  imageIdxs: Int32Array;
   numCaptions: number;
-  /** numImages × featureDim. */
-  features: Float32Array;
   numImages: number;
-  urls: string[];
+  /** numCaptions × captionLength word ids. */
+  captions: Rows<Int32Array>;
+  /** For each caption (one column), the row of `features` (and `urls`) of its image. */
+  imageIdxs: Rows<Int32Array>;
+  /** numImages × featureDim. */
+  features: Rows<Float32Array>;
+  /** One URL per image. */
+  urls: LineList;
 }
 
 export interface CocoData {
@@ -151,11 +209,24 @@ export interface LoadCocoOptions {
   pcaFeatures?: boolean;
 }
 
-interface RawCaptions {
-  captions: Int32Array;
-  imageIdxs: Int32Array;
-  rows: number;
-  length: number;
+/** A split held in memory (tests, synthetic data): captions n × T, features numImages × D. */
+export function cocoSplitFromArrays(
+  captions: Int32Array, captionLength: number, imageIdxs: Int32Array, features: Float32Array, featureDim: number, urls: string[],
+): CocoSplitData {
+  const c = new ArrayRows(captions, captionLength);
+  const f = new ArrayRows(features, featureDim);
+  if (imageIdxs.length !== c.rows) throw new RangeError(`${imageIdxs.length} image indices for ${c.rows} captions`);
+  return { numCaptions: c.rows, numImages: f.rows, captions: c, imageIdxs: new ArrayRows(imageIdxs, 1), features: f, urls: lineListOf(urls) };
+}
+
+/** The captions `idxs` of a split with their images: features, URLs and image indices. */
+export function gatherCocoBatch(split: CocoSplitData, idxs: ArrayLike<number>): {
+  captions: Int32Array; imageIdxs: Int32Array; features: Float32Array; urls: string[];
+} {
+  const imageIdxs = split.imageIdxs.gather(idxs);
+  const captions = split.captions.gather(idxs);
+  const features = split.features.gather(imageIdxs);
+  return { captions, imageIdxs, features, urls: Array.from(imageIdxs, (i) => split.urls.get(i)) };
 }
 
 function parseVocab(name: string, bytes: Uint8Array): { idxToWord: string[]; wordToIdx: Record<string, number> } {
@@ -189,67 +260,75 @@ function parseVocab(name: string, bytes: Uint8Array): { idxToWord: string[]; wor
   return { idxToWord, wordToIdx };
 }
 
-function parseUrls(bytes: Uint8Array): string[] {
-  // Python: [line.strip() for line in f]; trailing blank lines are dropped here.
-  const lines = new TextDecoder().decode(bytes).split(/\r\n|\r|\n/).map((l) => l.trim());
-  while (lines.length > 0 && lines[lines.length - 1] === "") lines.pop();
-  return lines;
+/** An HDF5 file of the source, opened in place (or as a temporary copy, see CocoSource). */
+async function openSourceHdf5(src: CocoSource, file: string, staged: LocalFile[]): Promise<Hdf5File> {
+  const name = src.displayName(file);
+  if (!src.exists(file)) throw new DataError(name, "file not found");
+  const local = await src.localFile(file);
+  staged.push(local);
+  return openHdf5(name, local.path);
 }
 
-async function readCaptions(src: CocoSource): Promise<{ train: RawCaptions; val: RawCaptions }> {
-  const name = src.displayName(COCO_FILES.captions);
-  const bytes = await src.read(COCO_FILES.captions);
-  return withHdf5(name, bytes, (f) => {
-    const split = (s: "train" | "val"): RawCaptions => {
-      const c = f.readInt32(`${s}_captions`, 2);
-      const idx = f.readInt32(`${s}_image_idxs`, 1);
-      const [rows, length] = c.shape as [number, number];
-      if (idx.shape[0] !== rows) {
-        throw new DataError(name, `${s}_image_idxs has ${idx.shape[0]} entries but ${s}_captions has ${rows} rows`);
-      }
-      return { captions: c.data, imageIdxs: idx.data, rows, length };
-    };
-    // look up every key first so that a missing one is reported before any read
+interface SplitShapes {
+  captions: number;
+  length: number;
+}
+
+/** Checks coco2014_captions.h5: all four datasets, their dtypes and matching sizes. */
+function captionShapes(h: Hdf5File): Record<"train" | "val", SplitShapes> {
+  return h.read((f) => {
+    // look up every key first so that a missing one is reported before anything else
     for (const k of ["train_captions", "train_image_idxs", "val_captions", "val_image_idxs"]) f.shape(k);
+    const split = (s: "train" | "val"): SplitShapes => {
+      const [rows, length] = f.dims(`${s}_captions`, "int", 2) as [number, number];
+      const [n] = f.dims(`${s}_image_idxs`, "int", 1) as [number];
+      if (n !== rows) throw new DataError(h.name, `${s}_image_idxs has ${n} entries but ${s}_captions has ${rows} rows`);
+      return { captions: rows, length };
+    };
     const train = split("train");
     const val = split("val");
     if (train.length !== val.length) {
-      throw new DataError(name, `train_captions has ${train.length} tokens per caption but val_captions has ${val.length}`);
+      throw new DataError(h.name, `train_captions has ${train.length} tokens per caption but val_captions has ${val.length}`);
     }
-    if (train.length < 2) throw new DataError(name, `train_captions has ${train.length} tokens per caption, need at least 2`);
+    if (train.length < 2) throw new DataError(h.name, `train_captions has ${train.length} tokens per caption, need at least 2`);
     return { train, val };
   });
 }
 
-async function readFeatures(src: CocoSource, file: string): Promise<{ data: Float32Array; rows: number; cols: number }> {
-  const name = src.displayName(file);
-  if (!src.exists(file)) throw new DataError(name, "file not found");
-  const bytes = await src.read(file);
-  return withHdf5(name, bytes, (f) => f.readFloat32Rows("features"));
+/** A features file's `features` dataset: rows × cols float32, read on demand. */
+function featureRows(h: Hdf5File): FileRows<"float"> {
+  const { shape, size } = h.read((f) => ({ shape: f.dims("features", "float", 2), size: f.elementSize("features") }));
+  const [rows, cols] = shape as [number, number];
+  return new FileRows(h, "features", "float", rows, cols, size);
 }
 
-function checkImageIdxs(s: "train" | "val", cap: RawCaptions, featRows: number, featName: string): void {
-  for (let i = 0; i < cap.rows; i++) {
-    const k = cap.imageIdxs[i]!;
+/** A split's word ids, read on demand, each row checked against the vocabulary as it is read. */
+function captionRows(h: Hdf5File, s: "train" | "val", shapes: SplitShapes, vocabSize: number): FileRows<"int"> {
+  const T = shapes.length;
+  return new FileRows(h, `${s}_captions`, "int", shapes.captions, T, 4, (row, v, at) => {
+    for (let t = 0; t < T; t++) {
+      const w = v[at + t]!;
+      if (w < 0 || w >= vocabSize) {
+        throw new DataError(h.name, `${s}_captions[${row}, ${t}] = ${w} is outside the vocabulary (${vocabSize} words in ${COCO_FILES.vocab})`);
+      }
+    }
+  });
+}
+
+/** A split's image index per caption, read on demand, each checked to be a row of the features. */
+function imageIdxRows(h: Hdf5File, s: "train" | "val", shapes: SplitShapes, featRows: number, featName: string): FileRows<"int"> {
+  return new FileRows(h, `${s}_image_idxs`, "int", shapes.captions, 1, 4, (row, v, at) => {
+    const k = v[at]!;
     if (k < 0 || k >= featRows) {
-      throw new DataError(featName, `features has ${featRows} rows but ${s}_image_idxs refers to image ${k} (caption ${i})`);
+      throw new DataError(featName, `features has ${featRows} rows but ${s}_image_idxs refers to image ${k} (caption ${row})`);
     }
-  }
-}
-
-function checkWordIds(s: "train" | "val", cap: RawCaptions, capName: string, vocabName: string, vocabSize: number): void {
-  for (let i = 0; i < cap.captions.length; i++) {
-    const w = cap.captions[i]!;
-    if (w < 0 || w >= vocabSize) {
-      const row = Math.floor(i / cap.length);
-      throw new DataError(capName, `${s}_captions[${row}, ${i % cap.length}] = ${w} is outside the vocabulary (${vocabSize} words in ${vocabName})`);
-    }
-  }
+  });
 }
 
 /**
- * load_coco_data: reads the whole folder (see the module comment). `rng` is needed only with
- * maxTrain, and is then drawn from exactly as the reference draws from np.random.
+ * load_coco_data (see the module comment). `rng` is needed only with maxTrain, and is then drawn
+ * from exactly as the reference draws from np.random. Files are checked (present, shapes, dtypes,
+ * vocabulary, URL counts) here; rows are read as described at the top of this file.
  */
 export async function loadCocoData(
   dir?: string | CocoSource,
@@ -265,68 +344,82 @@ export async function loadCocoData(
     throw new Error("loadCocoData: maxTrain needs the NumPy random state (rng) to subsample as the reference does");
   }
   const src = typeof dir === "object" ? dir : resolveCocoSource(dir);
-  const capName = src.displayName(COCO_FILES.captions);
-  if (!src.exists(COCO_FILES.captions)) throw new DataError(capName, "file not found");
-
-  const caps = await readCaptions(src);
-  const trainFile = pca ? COCO_FILES.trainFeaturesPca : COCO_FILES.trainFeatures;
-  const valFile = pca ? COCO_FILES.valFeaturesPca : COCO_FILES.valFeatures;
-  const trainFeat = await readFeatures(src, trainFile);
-  const valFeat = await readFeatures(src, valFile);
-  if (trainFeat.cols !== valFeat.cols) {
-    throw new DataError(src.displayName(valFile), `features are ${valFeat.cols} wide but ${trainFile} has ${trainFeat.cols}`);
-  }
-  checkImageIdxs("train", caps.train, trainFeat.rows, src.displayName(trainFile));
-  checkImageIdxs("val", caps.val, valFeat.rows, src.displayName(valFile));
-
-  const vocabName = src.displayName(COCO_FILES.vocab);
-  if (!src.exists(COCO_FILES.vocab)) throw new DataError(vocabName, "file not found");
-  const { idxToWord, wordToIdx } = parseVocab(vocabName, await src.read(COCO_FILES.vocab));
-  checkWordIds("train", caps.train, capName, COCO_FILES.vocab, idxToWord.length);
-  checkWordIds("val", caps.val, capName, COCO_FILES.vocab, idxToWord.length);
-
-  const urls: Record<"train" | "val", string[]> = { train: [], val: [] };
-  for (const [s, file, rows] of [["train", COCO_FILES.trainUrls, trainFeat.rows], ["val", COCO_FILES.valUrls, valFeat.rows]] as const) {
-    const name = src.displayName(file);
-    if (!src.exists(file)) throw new DataError(name, "file not found");
-    urls[s] = parseUrls(await src.read(file));
-    const featFile = s === "train" ? trainFile : valFile;
-    if (urls[s].length !== rows) throw new DataError(name, `has ${urls[s].length} URLs but ${featFile} has ${rows} images`);
-  }
-
-  let train = caps.train;
-  let trainSubsample: number[] | null = null;
-  if (maxTrain !== undefined) {
-    const numTrain = train.rows;
-    const mask = rng!.randint(numTrain, undefined, maxTrain);
-    if (mask.length !== maxTrain || mask.some((k) => !Number.isInteger(k) || k < 0 || k >= numTrain)) {
-      throw new Error(`loadCocoData: rng.randint(${numTrain}, size=${maxTrain}) returned indices outside [0, ${numTrain})`);
+  const staged: LocalFile[] = [];
+  try {
+    const capFile = await openSourceHdf5(src, COCO_FILES.captions, staged);
+    const shapes = captionShapes(capFile);
+    const trainFile = pca ? COCO_FILES.trainFeaturesPca : COCO_FILES.trainFeatures;
+    const valFile = pca ? COCO_FILES.valFeaturesPca : COCO_FILES.valFeatures;
+    const trainFeat = featureRows(await openSourceHdf5(src, trainFile, staged));
+    const valFeat = featureRows(await openSourceHdf5(src, valFile, staged));
+    if (trainFeat.cols !== valFeat.cols) {
+      throw new DataError(src.displayName(valFile), `features are ${valFeat.cols} wide but ${trainFile} has ${trainFeat.cols}`);
     }
-    const T = train.length;
-    const captions = new Int32Array(maxTrain * T);
-    const imageIdxs = new Int32Array(maxTrain);
-    mask.forEach((k, i) => {
-      captions.set(train.captions.subarray(k * T, (k + 1) * T), i * T);
-      imageIdxs[i] = train.imageIdxs[k]!;
-    });
-    train = { captions, imageIdxs, rows: maxTrain, length: T };
-    trainSubsample = mask;
-  }
 
-  const split = (c: RawCaptions, f: { data: Float32Array; rows: number }, u: string[]): CocoSplitData => ({
-    captions: c.captions, imageIdxs: c.imageIdxs, numCaptions: c.rows, features: f.data, numImages: f.rows, urls: u,
-  });
-  return {
-    train: split(train, trainFeat, urls.train),
-    val: split(caps.val, valFeat, urls.val),
-    captionLength: caps.train.length,
-    featureDim: trainFeat.cols,
-    idxToWord,
-    wordToIdx,
-    pcaFeatures: pca,
-    source: src.location,
-    trainSubsample,
-  };
+    // the training captions (all, or the max_train draw) and their image indices
+    const T = shapes.train.length;
+    const trainIdxs = imageIdxRows(capFile, "train", shapes.train, trainFeat.rows, src.displayName(trainFile));
+    const valIdxs = imageIdxRows(capFile, "val", shapes.val, valFeat.rows, src.displayName(valFile));
+    let trainSubsample: number[] | null = null;
+    let used: Int32Array | null = null;
+    if (maxTrain !== undefined) {
+      const numTrain = shapes.train.captions;
+      const mask = rng!.randint(numTrain, undefined, maxTrain);
+      if (mask.length !== maxTrain || mask.some((k) => !Number.isInteger(k) || k < 0 || k >= numTrain)) {
+        throw new Error(`loadCocoData: rng.randint(${numTrain}, size=${maxTrain}) returned indices outside [0, ${numTrain})`);
+      }
+      trainSubsample = mask;
+      used = Int32Array.from(mask);
+    }
+    const allTrain = rowRange(0, shapes.train.captions);
+    const trainImages = trainIdxs.gather(used ?? allTrain);
+
+    const vocabName = src.displayName(COCO_FILES.vocab);
+    if (!src.exists(COCO_FILES.vocab)) throw new DataError(vocabName, "file not found");
+    const { idxToWord, wordToIdx } = parseVocab(vocabName, await src.read(COCO_FILES.vocab));
+    const trainCaps = captionRows(capFile, "train", shapes.train, idxToWord.length);
+    const valCaps = captionRows(capFile, "val", shapes.val, idxToWord.length);
+    // train_captions[mask] (only those rows are read), or every row
+    const trainCaptions: Rows<Int32Array> = used !== null ? new ArrayRows(trainCaps.gather(used), T) : trainCaps;
+    if (used === null) trainCaps.load(allTrain);
+
+    const urls: Record<"train" | "val", LineList> = { train: lineListOf([]), val: lineListOf([]) };
+    for (const [s, file, rows] of [["train", COCO_FILES.trainUrls, trainFeat.rows], ["val", COCO_FILES.valUrls, valFeat.rows]] as const) {
+      const name = src.displayName(file);
+      if (!src.exists(file)) throw new DataError(name, "file not found");
+      urls[s] = bytesLineList(await src.read(file)); // Python: [line.strip() for line in f]
+      const featFile = s === "train" ? trainFile : valFile;
+      if (urls[s].length !== rows) throw new DataError(name, `has ${urls[s].length} URLs but ${featFile} has ${rows} images`);
+    }
+
+    // the features of every image the training captions use, read now (training needs them all)
+    trainFeat.load(trainImages);
+    if (staged.some((f) => f.temporary)) {
+      // temporary copies go away below: read (and check) the rest now; coco-mini is small
+      for (const r of [valIdxs, valCaps, trainFeat, valFeat]) r.loadAll();
+    }
+    const trainSplit: CocoSplitData = {
+      numCaptions: trainImages.length, numImages: trainFeat.rows, captions: trainCaptions,
+      imageIdxs: used !== null ? new ArrayRows(trainImages, 1) : trainIdxs, features: trainFeat, urls: urls.train,
+    };
+
+    return {
+      train: trainSplit,
+      val: {
+        numCaptions: shapes.val.captions, numImages: valFeat.rows, captions: valCaps,
+        imageIdxs: valIdxs, features: valFeat, urls: urls.val,
+      },
+      captionLength: T,
+      featureDim: trainFeat.cols,
+      idxToWord,
+      wordToIdx,
+      pcaFeatures: pca,
+      source: src.location,
+      trainSubsample,
+    };
+  } finally {
+    for (const f of staged) f.release();
+  }
 }
 
 export interface CocoMinibatch {
@@ -358,17 +451,7 @@ export function sampleCocoMinibatch(
   if (mask.length !== batchSize || mask.some((k) => !Number.isInteger(k) || k < 0 || k >= s.numCaptions)) {
     throw new Error(`sampleCocoMinibatch: rng.choice(${s.numCaptions}, ${batchSize}) returned indices outside [0, ${s.numCaptions})`);
   }
-  const captions = new Int32Array(batchSize * T);
-  const features = new Float32Array(batchSize * D);
-  const imageIdxs = new Int32Array(batchSize);
-  const urls: string[] = [];
-  mask.forEach((k, i) => {
-    captions.set(s.captions.subarray(k * T, (k + 1) * T), i * T);
-    const img = s.imageIdxs[k]!;
-    imageIdxs[i] = img;
-    features.set(s.features.subarray(img * D, (img + 1) * D), i * D);
-    urls.push(s.urls[img]!);
-  });
+  const { captions, features, urls, imageIdxs } = gatherCocoBatch(s, mask);
   return { captions, features, urls, imageIdxs, mask, batchSize, captionLength: T, featureDim: D };
 }
 

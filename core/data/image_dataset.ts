@@ -8,10 +8,12 @@
  *    `dataDir` may also be the folder holding the files itself;
  *  - without: the same sub-folders of `$XT_DATA_DIR`, then of `./data` and `./datasets`, then
  *    the system copy (`/usr/share/datasets/fashion-mnist`, from Debian's dataset-fashion-mnist).
+ * A `dataDir` or an XT_DATA_DIR that does not exist is an error (see data_dir.ts).
  */
 import { join, resolve } from "node:path";
 import { DataError } from "../errors.ts";
 import { detectCifarFormat, loadCifar10 } from "./cifar.ts";
+import { checkDataDirFlag, DATA_DIR_HINT, envDataDir } from "./data_dir.ts";
 import { readIdxImages, readIdxLabels } from "./idx.ts";
 import { bytesToUnitFloat, isDir, isFile } from "./io.ts";
 
@@ -94,12 +96,13 @@ function idxFiles(dir: string, split: ImageSplit): { images: string; labels: str
 function notFound(name: ImageDatasetName, split: ImageSplit, tried: string[], dataDir?: string): DataError {
   const what = name === "cifar10" ? "cifar-10-batches-py/ or cifar-10-batches-bin/"
     : `${IDX_PREFIX[split]}-images-idx3-ubyte[.gz] and ${IDX_PREFIX[split]}-labels-idx1-ubyte[.gz]`;
-  let hint = dataDir === undefined ? " Pass a data folder or set XT_DATA_DIR." : "";
+  let hint = dataDir === undefined ? ` ${DATA_DIR_HINT}` : "";
   if (name === "fashion-mnist") hint += ` On Debian/Ubuntu, \`apt-get install dataset-fashion-mnist\` installs it in ${SYSTEM_FASHION_MNIST_DIR}.`;
   if (name === "cifar10") hint += " Download https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz and unpack it there.";
+  const where = dataDir === undefined ? "" : " (the folder given with --data-dir and its usual sub-folders)";
   return new DataError(
     dataDir ?? name,
-    `${name} ${split} data not found: looked for ${what} in ${tried.join(", ")}.${hint}`,
+    `${name} ${split} data not found: looked for ${what} in ${tried.join(", ")}${where}.${hint}`,
   );
 }
 
@@ -125,7 +128,8 @@ function loadIdxDataset(name: "mnist" | "fashion-mnist", split: ImageSplit, dir:
 export function loadImageDataset(name: ImageDatasetName, split: ImageSplit, dataDir?: string): ImageDataset {
   if (split !== "train" && split !== "test") throw new DataError(name, `unknown split '${split}' (train or test)`);
   if (!(name in SUBDIRS)) throw new DataError(name, `unknown data set (cifar10, mnist or fashion-mnist)`);
-  if (dataDir !== undefined && !isDir(dataDir)) throw new DataError(dataDir, "data folder not found");
+  if (dataDir !== undefined) checkDataDirFlag(dataDir, `${name} data`);
+  else envDataDir();
   const tried = candidateDirs(name, dataDir);
   for (const dir of tried) {
     if (!isDir(dir)) continue;

@@ -4,6 +4,7 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } f
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { DataError } from "../errors.ts";
+import { rowRange, type Rows } from "./rows.ts";
 
 export const REPO = resolve(import.meta.dir, "../..");
 export const DATASETS = join(REPO, "fixtures", "datasets");
@@ -86,4 +87,9 @@ export function withDataDirEnv<T>(value: string | undefined, fn: () => T): T {
     restore();
     throw e;
   }
+}
+
+/** Every row of a row store as one array (reads them all). */
+export function allRows<A extends Int32Array | Float32Array>(r: Rows<A>): A {
+  return r.gather(rowRange(0, r.rows));
 }

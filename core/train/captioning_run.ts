@@ -16,6 +16,7 @@ import { DataError, XtError } from "../errors.ts";
 import {
   EMBEDDED_COCO_LOCATION, embeddedCocoSource, loadCocoData, resolveCocoSource, type CocoData, type CocoSource,
 } from "../data/coco.ts";
+import { envDataDir } from "../data/data_dir.ts";
 import { loadCheckpoint, saveCheckpoint, type CheckpointMeta, type CheckpointPaths, type LoadedCheckpoint } from "../io/checkpoint.ts";
 import { CaptioningTransformer } from "../models/captioning_transformer.ts";
 import { manualSeed, NumpyRandomState } from "../random/index.ts";
@@ -153,6 +154,7 @@ export function modelFromCheckpoint(ck: LoadedCaptioningCheckpoint, path: string
  */
 export function checkpointDataSource(run: CaptioningRunConfig | null, dataDir?: string): CocoSource {
   if (dataDir !== undefined) return resolveCocoSource(dataDir);
+  envDataDir(); // a wrong XT_DATA_DIR is an error even where the checkpoint's own data is used
   if (run?.dataSource === EMBEDDED_COCO_LOCATION) return embeddedCocoSource();
   if (run?.dataSource && existsSync(run.dataSource)) return resolveCocoSource(run.dataSource);
   return resolveCocoSource();

@@ -19,7 +19,8 @@
 import { noGrad } from "../autograd.ts";
 import { DataError, XtError } from "../errors.ts";
 import type { CocoData, CocoMinibatch, CocoSplitData } from "../data/coco.ts";
-import { sampleCocoMinibatch } from "../data/coco.ts";
+import { gatherCocoBatch, sampleCocoMinibatch } from "../data/coco.ts";
+import { rowRange } from "../data/rows.ts";
 import type { CheckpointMeta, TrainingState } from "../io/checkpoint.ts";
 import type { CaptioningTransformer } from "../models/captioning_transformer.ts";
 import { fromArray } from "../ops/creation.ts";
@@ -299,12 +300,8 @@ export function evaluateCaptioningLoss(
     noGrad(() => {
       for (let lo = 0; lo < n; lo += batchSize) {
         const b = Math.min(batchSize, n - lo);
-        const caps = split.captions.subarray(lo * T, (lo + b) * T);
-        const feats = new Float32Array(b * featureDim);
-        for (let i = 0; i < b; i++) {
-          const img = split.imageIdxs[lo + i]!;
-          feats.set(split.features.subarray(img * featureDim, (img + 1) * featureDim), i * featureDim);
-        }
+        // only these captions and their images' features are read (in place, see core/data/rows.ts)
+        const { captions: caps, features: feats } = gatherCocoBatch(split, rowRange(lo, lo + b));
         const { captionsIn, captionsOut, mask } = splitCaptions(caps, b, T, model.nullIdx);
         const logits = model.forward(fromArray(feats, [b, featureDim]), fromArray(captionsIn, [b, T - 1], "int32"));
         const [, , V] = logits.shape as [number, number, number];

@@ -9,6 +9,7 @@ import embeddedImages from "../../fixtures/vit/fashion-mnist-first64/train-image
 import embeddedLabels from "../../fixtures/vit/fashion-mnist-first64/train-labels-idx1-ubyte.gz" with { type: "file" };
 import { DataError, XtError } from "../errors.ts";
 import { FASHION_MNIST_CLASSES, loadImageDataset, type ImageDataset, type ImageDatasetName, type ImageSplit } from "../data/image_dataset.ts";
+import { envDataDir } from "../data/data_dir.ts";
 import { parseIdx } from "../data/idx.ts";
 import { bytesToUnitFloat, maybeGunzip } from "../data/io.ts";
 
@@ -38,6 +39,7 @@ async function readEmbedded(path: string, name: string): Promise<Uint8Array> {
 
 /** The embedded 64 Fashion-MNIST training images (same bytes as the first 64 of the real set). */
 export async function loadEmbeddedFirst64(): Promise<ImageDataset> {
+  envDataDir(); // a wrong XT_DATA_DIR is an error even where the embedded images are used
   const imgFile = "train-images-idx3-ubyte.gz";
   const labFile = "train-labels-idx1-ubyte.gz";
   const img = parseIdx(`${EMBEDDED_VIT_LOCATION}/${imgFile}`, await readEmbedded(embeddedImages, imgFile), 3);
