@@ -28,7 +28,7 @@ export interface DistributedFlags {
 
 export function distributedFlags(cmd: Command): Command {
   return cmd
-    .option("--distributed", "train data-parallel even when no MPI launcher is detected (mpirun, mpiexec and srun are detected)")
+    .option("--distributed", "train data-parallel even when no MPI launcher is detected (Open MPI's mpirun and MPICH's mpiexec are)")
     .option("--allreduce <how>", "data-parallel gradient all-reduce: auto (NCCL on CUDA when libnccl is there, else MPI), mpi or nccl")
     .option("--bucket-mb <x>", "data-parallel gradient bucket size in MB (default 25, like PyTorch DDP)");
 }

@@ -191,3 +191,22 @@ describe.skipIf(!mpirun)("data-parallel flags and captioning", () => {
     expect(saved.extra.run).toMatchObject({ ranks: 2, batchSize: 25 });
   }), 120_000);
 });
+
+test("each rank of a launch takes its node-local GPU (CUDA_VISIBLE_DEVICES in the C environment), unless the user chose", () => {
+  const script = `
+    import { dlopen, FFIType, CString } from "bun:ffi";
+    import { pinGpuToLocalRank } from "${join(ROOT, "cli/distributed.ts")}";
+    pinGpuToLocalRank(process.env);
+    const libc = dlopen("libc.so.6", { getenv: { args: [FFIType.cstring], returns: FFIType.ptr } });
+    const p = libc.symbols.getenv(Buffer.from("CUDA_VISIBLE_DEVICES\\0"));
+    console.log(p ? new CString(p).toString() : "unset");`;
+  const run = (extra: Record<string, string>): string => {
+    const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(OMPI_|PMI_|CUDA_VISIBLE)/.test(k)));
+    const p = Bun.spawnSync([process.execPath, "-e", script], { env: { ...base, ...extra } as Record<string, string> });
+    return p.stdout.toString().trim();
+  };
+  expect(run({ OMPI_COMM_WORLD_RANK: "3", OMPI_COMM_WORLD_SIZE: "4", OMPI_COMM_WORLD_LOCAL_RANK: "1" })).toBe("1");
+  expect(run({ PMI_RANK: "2", PMI_SIZE: "4", MPI_LOCALRANKID: "0" })).toBe("0");
+  expect(run({ OMPI_COMM_WORLD_RANK: "1", OMPI_COMM_WORLD_SIZE: "2", OMPI_COMM_WORLD_LOCAL_RANK: "1", CUDA_VISIBLE_DEVICES: "5" })).toBe("5");
+  expect(run({})).toBe("unset");
+});
