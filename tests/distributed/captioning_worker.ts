@@ -3,6 +3,7 @@
  * coco-mini with every dropout at 0 (the command line keeps the notebook's 0.1), batch 50/N per
  * rank. Rank 0 prints the iteration losses and the validation losses as one JSON line.
  */
+import "../../backends/register.ts";
 import { registerMpi } from "../../backends/mpi/index.ts";
 import { openCollective } from "../../core/distributed/launch.ts";
 import { Dropout } from "../../core/nn/dropout.ts";

@@ -2,6 +2,7 @@
  * Run by backends/mpi/mpi_ranks.test.ts as every rank of `mpirun -np N bun worker.ts SCENARIO`.
  * Each rank prints one JSON line `{"rank": r, ...}` with what it saw; the test compares them.
  */
+import "../../register.ts";
 import { allreduceNumbers, broadcastJson, broadcastTensors, GradientAllReducer, openCollective } from "../../../core/distributed/index.ts";
 import { crossEntropy } from "../../../core/ops/loss.ts";
 import { fromArray } from "../../../core/ops/creation.ts";
