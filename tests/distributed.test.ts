@@ -139,6 +139,30 @@ describe.skipIf(!mpirun || !existsSync(FASHION))("train vit, data-parallel", () 
     expect(saved.config).toMatchObject({ ranks: 2, batchSize: 32, sampler: "distributed" });
   }), 240_000);
 
+  test("a one-process run stopped inside an epoch does not resume on 2 ranks (its shuffle cannot be split): a clear refusal", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "xt-dp-"));
+    try {
+      const proc = Bun.spawn([process.execPath, MAIN, ...VIT, "--max-train", "1024", "--max-test", "100", "--epochs", "1", "--batch-size", "32", "--save", join(dir, "p")], {
+        cwd: dir, env, stdout: "pipe", stderr: "pipe",
+      });
+      const reader = proc.stdout.getReader();
+      let out = "";
+      while (!out.includes('"type":"step"')) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        out += new TextDecoder().decode(value);
+      }
+      proc.kill("SIGINT");
+      while (!(await reader.read()).done) { /* drain */ }
+      expect(await proc.exited).toBe(130);
+      const r = launch(2, ["train", "vit", "--resume", join(dir, "p"), "--json"], dir);
+      expect(r.code).toBe(2);
+      expect(r.err).toMatch(/--resume: .*p stopped inside epoch 1 of a one-process run, whose shuffle cannot be split over 2 ranks; resume it in one process/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+
   test("a rank that fails stops every rank with its message (MPI_Abort), not a hang", () => inTemp((dir) => {
     const args = ["train", "vit", "--dataset", "fashion-mnist", "--max-train", "256", "--max-test", "100", "--epochs", "1", "--json"];
     // MPMD: rank 1 gets a data folder that does not exist; rank 0 loads its data and waits for rank 1.
@@ -210,3 +234,17 @@ test("each rank of a launch takes its node-local GPU (CUDA_VISIBLE_DEVICES in th
   expect(run({ OMPI_COMM_WORLD_RANK: "1", OMPI_COMM_WORLD_SIZE: "2", OMPI_COMM_WORLD_LOCAL_RANK: "1", CUDA_VISIBLE_DEVICES: "5" })).toBe("5");
   expect(run({})).toBe("unset");
 });
+
+test("a plain run never loads an MPI library; --distributed without one says what to install", () => inTemp((dir) => {
+  const args = ["train", "captioning", "--max-train", "50", "--epochs", "1", "--json"];
+  // The dynamic loader lists every library it opens (LD_DEBUG=files, on stderr).
+  const p = Bun.spawnSync([process.execPath, MAIN, ...args], { cwd: dir, env: { ...env, LD_DEBUG: "files" } });
+  expect(p.exitCode).toBe(0);
+  const opened = p.stderr.toString().split("\n").filter((l) => l.includes("file="));
+  expect(opened.length).toBeGreaterThan(0);
+  expect(opened.filter((l) => /libmpi|libmpich|libnccl/.test(l))).toEqual([]);
+  const none = Bun.spawnSync([process.execPath, MAIN, ...args, "--distributed"], { cwd: dir, env: { ...env, XT_MPI_LIBRARY: "/nonexistent/libmpi.so.40" } });
+  expect(none.exitCode).toBe(1);
+  expect(none.stderr.toString()).toContain("xt: no MPI library could be loaded (tried /nonexistent/libmpi.so.40: ");
+  expect(none.stderr.toString()).toContain("install Open MPI (Debian/Ubuntu: apt-get install openmpi-bin libopenmpi-dev)");
+}), 60_000);
