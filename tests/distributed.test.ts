@@ -53,6 +53,25 @@ function inTemp<T>(fn: (dir: string) => T): T {
   }
 }
 
+/** Starts cmd, sends `signal` once its first step event is out, expects exit 130; returns its events. */
+async function stopAfterFirstStep(cmd: string[], cwd: string, signal: "SIGINT" | "SIGUSR1"): Promise<Ev[]> {
+  const proc = Bun.spawn(cmd, { cwd, env, stdout: "pipe", stderr: "pipe" });
+  const reader = proc.stdout.getReader();
+  let out = "";
+  let signalled = false;
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    out += new TextDecoder().decode(value);
+    if (!signalled && out.includes('"type":"step"')) {
+      proc.kill(signal);
+      signalled = true;
+    }
+  }
+  expect(await proc.exited).toBe(130);
+  return events({ code: 130, out, err: "", ms: 0 });
+}
+
 const VIT = ["train", "vit", "--dataset", "fashion-mnist", "--dropout", "0", "--json"];
 
 describe.skipIf(!mpirun || !existsSync(FASHION))("train vit, data-parallel", () => {
@@ -86,24 +105,9 @@ describe.skipIf(!mpirun || !existsSync(FASHION))("train vit, data-parallel", () 
       const whole = launch(2, [...VIT, ...size, "--batch-size", "32"], dir);
       expect(whole.code).toBe(0);
       // Stop the same run after its first step: every rank stops at the same step and rank 0 saves.
-      const proc = Bun.spawn([
+      const stopped = await stopAfterFirstStep([
         mpirun!, "--allow-run-as-root", "--oversubscribe", "-np", "2", process.execPath, MAIN, ...VIT, ...size, "--batch-size", "32", "--save", join(dir, "half"),
-      ], { cwd: dir, env, stdout: "pipe", stderr: "pipe" });
-      const reader = proc.stdout.getReader();
-      let out = "";
-      while (!out.includes('"type":"step"')) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        out += new TextDecoder().decode(value);
-      }
-      proc.kill("SIGUSR1");
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        out += new TextDecoder().decode(value);
-      }
-      expect(await proc.exited).toBe(130);
-      const stopped = events({ code: 130, out, err: "", ms: 0 });
+      ], dir, "SIGUSR1");
       const end = stopped.find((e) => e.type === "end")!;
       expect(end.interrupted).toBe(true);
       const k = end.steps as number;
@@ -142,19 +146,7 @@ describe.skipIf(!mpirun || !existsSync(FASHION))("train vit, data-parallel", () 
   test("a one-process run stopped inside an epoch does not resume on 2 ranks (its shuffle cannot be split): a clear refusal", async () => {
     const dir = mkdtempSync(join(tmpdir(), "xt-dp-"));
     try {
-      const proc = Bun.spawn([process.execPath, MAIN, ...VIT, "--max-train", "1024", "--max-test", "100", "--epochs", "1", "--batch-size", "32", "--save", join(dir, "p")], {
-        cwd: dir, env, stdout: "pipe", stderr: "pipe",
-      });
-      const reader = proc.stdout.getReader();
-      let out = "";
-      while (!out.includes('"type":"step"')) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        out += new TextDecoder().decode(value);
-      }
-      proc.kill("SIGINT");
-      while (!(await reader.read()).done) { /* drain */ }
-      expect(await proc.exited).toBe(130);
+      await stopAfterFirstStep([process.execPath, MAIN, ...VIT, "--max-train", "1024", "--max-test", "100", "--epochs", "1", "--batch-size", "32", "--save", join(dir, "p")], dir, "SIGINT");
       const r = launch(2, ["train", "vit", "--resume", join(dir, "p"), "--json"], dir);
       expect(r.code).toBe(2);
       expect(r.err).toMatch(/--resume: .*p stopped inside epoch 1 of a one-process run, whose shuffle cannot be split over 2 ranks; resume it in one process/);
