@@ -8,6 +8,7 @@
  * ends every rank through MPI_Abort (failRun), so that no rank waits forever for a dead one.
  */
 import type { Command } from "commander";
+import { writeSync } from "node:fs";
 import { ptr, dlopen, FFIType } from "bun:ffi";
 import { registerMpi } from "../backends/mpi/index.ts";
 import { currentBackend } from "../core/device.ts";
@@ -102,7 +103,8 @@ export function pinGpuToLocalRank(env: Record<string, string | undefined> = proc
 export function failRun(message: string, code: number): boolean {
   const c = activeCollective();
   if (!c || c.size === 1) return false;
-  process.stderr.write(`xt: rank ${c.rank} of ${c.size}: ${message}\nxt: stopping all ${c.size} ranks (MPI_Abort, exit code ${code})\n`);
+  // Written synchronously: MPI_Abort ends this process before an asynchronous write would land.
+  writeSync(2, `xt: rank ${c.rank} of ${c.size}: ${message}\nxt: stopping all ${c.size} ranks (MPI_Abort, exit code ${code})\n`);
   return c.abort(code);
 }
 

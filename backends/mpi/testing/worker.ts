@@ -3,6 +3,7 @@
  * Each rank prints one JSON line `{"rank": r, ...}` with what it saw; the test compares them.
  */
 import "../../register.ts";
+import { writeSync } from "node:fs";
 import { allreduceNumbers, broadcastJson, broadcastTensors, GradientAllReducer, openCollective } from "../../../core/distributed/index.ts";
 import { crossEntropy } from "../../../core/ops/loss.ts";
 import { fromArray } from "../../../core/ops/creation.ts";
@@ -125,7 +126,7 @@ if (scenario === "collectives") {
 } else if (scenario === "abort") {
   // Rank 1 fails; rank 0 is already waiting in an all-reduce that rank 1 never joins.
   if (c.rank === 1) {
-    process.stderr.write("worker: rank 1 fails on purpose\n");
+    writeSync(2, "worker: rank 1 fails on purpose\n"); // synchronous: MPI_Abort comes next
     c.abort(3);
   }
   c.allreduceSum(new Float32Array(4));
