@@ -6,6 +6,7 @@
  */
 import type { Command } from "commander";
 import { useDevice, type DeviceChoice } from "../core/device.ts";
+import { launchRank, pinGpuToLocalRank } from "./distributed.ts";
 
 const deviceFree = new Set<Command>();
 
@@ -39,8 +40,11 @@ export function addDeviceOptions(program: Command): void {
     .configureHelp({ showGlobalOptions: true });
   program.hook("preAction", (_root, action) => {
     if (deviceFree.has(action)) return;
+    // A rank of a data-parallel run takes its node-local GPU, and only rank 0 speaks.
+    pinGpuToLocalRank();
     const { req, source } = deviceRequest(program);
     const choice = useDevice(req, source);
+    if (launchRank() !== 0) return;
     for (const line of deviceNotices(choice, program.opts().verbose === true)) process.stderr.write(`${line}\n`);
   });
 }

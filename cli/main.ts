@@ -11,6 +11,7 @@ import { registerInfo } from "./commands/info.ts";
 import { registerPlot } from "./commands/plot.ts";
 import { registerSample } from "./commands/sample.ts";
 import { registerVit } from "./commands/vit.ts";
+import { failRun, finishRun } from "./distributed.ts";
 
 const program = new Command();
 program
@@ -49,9 +50,13 @@ try {
     process.exit(e.exitCode);
   }
   if (e instanceof XtError) {
+    failRun(e.message, e.exitCode);
     process.stderr.write(`xt: ${e.message}\n`);
     process.exit(e.exitCode);
   }
+  // A bug: keep its stack, and in a data-parallel run still end every rank.
+  failRun(e instanceof Error ? (e.stack ?? e.message) : String(e), 1);
   throw e;
 }
+finishRun();
 process.exit(exitCode);

@@ -6,6 +6,7 @@
 import type { EventSink } from "../core/train/events.ts";
 import { eventLog, teeSink, type RunFiles } from "../core/train/run_files.ts";
 import { resetStop } from "../core/train/stop.ts";
+import { installInterruptHandler } from "./render/interrupt.ts";
 import { createProgress } from "./render/progress.ts";
 
 export interface OutputChoice {
@@ -15,7 +16,20 @@ export interface OutputChoice {
   color?: boolean;
 }
 
-export async function withTrainingOutput<R>(o: OutputChoice, files: RunFiles | undefined, run: (sink: EventSink) => Promise<R>): Promise<R> {
+/**
+ * `quiet`: a data-parallel rank other than 0 — no output and no log (rank 0 shows the run), but the
+ * same Ctrl-C handling, so that a stop asked on every rank (MPICH forwards Ctrl-C) is a clean one.
+ */
+export async function withTrainingOutput<R>(o: OutputChoice, files: RunFiles | undefined, run: (sink: EventSink) => Promise<R>, quiet = false): Promise<R> {
+  if (quiet) {
+    resetStop();
+    const remove = installInterruptHandler({ notify: () => {} });
+    try {
+      return await run(() => {});
+    } finally {
+      remove();
+    }
+  }
   const log = files ? eventLog(files.events) : undefined;
   resetStop();
   const progress = createProgress({ json: o.json, plain: o.plain, printEvery: o.printEvery, color: o.color });

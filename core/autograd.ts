@@ -75,6 +75,8 @@ export function runBackward(root: Tensor, grad: Tensor, add: (a: Tensor, b: Tens
       if (!t.gradFn) {
         // A leaf: accumulate into .grad like PyTorch.
         t.grad = t.grad ? add(t.grad, g) : g.detach();
+        // Reverse topological order: no later node adds to this leaf, so its .grad is final here.
+        if (t.postAccumulateGradHooks) for (const hook of t.postAccumulateGradHooks) hook(t);
         continue;
       }
       if (t.retainsGrad) t.grad = t.grad ? add(t.grad, g) : g.detach();

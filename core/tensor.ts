@@ -23,6 +23,8 @@ export class Tensor implements View {
   gradFn: GradFn | null = null;
   /** Keep .grad on a non-leaf (PyTorch's retain_grad()). */
   retainsGrad = false;
+  /** Called after backward() has accumulated this leaf's .grad (register_post_accumulate_grad_hook). */
+  postAccumulateGradHooks: ((t: Tensor) => void)[] | null = null;
   private _requiresGrad = false;
 
   constructor(
@@ -69,6 +71,21 @@ export class Tensor implements View {
   retainGrad(): this {
     this.retainsGrad = true;
     return this;
+  }
+  /**
+   * PyTorch's register_post_accumulate_grad_hook: `hook(this)` runs during backward() as soon as
+   * this leaf's .grad holds its final value for that backward (data-parallel training starts a
+   * bucket's all-reduce there). Returns a function that removes the hook.
+   */
+  registerPostAccumulateGradHook(hook: (t: Tensor) => void): () => void {
+    if (!this.isLeaf) throw new XtError("registerPostAccumulateGradHook: only leaf tensors accumulate gradients");
+    (this.postAccumulateGradHooks ??= []).push(hook);
+    return () => {
+      const hooks = this.postAccumulateGradHooks;
+      const i = hooks ? hooks.indexOf(hook) : -1;
+      if (i >= 0) hooks!.splice(i, 1);
+      if (hooks && hooks.length === 0) this.postAccumulateGradHooks = null;
+    };
   }
   /** A tensor sharing storage but cut from the graph. */
   detach(): Tensor {

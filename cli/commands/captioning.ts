@@ -20,9 +20,10 @@ import { parseIntFlag, parseNumberFlag } from "../flags.ts";
 import { lossCurveSvg } from "../render/figures/line_chart.ts";
 import { figureFormat, writeFigure } from "../render/figures/write_figure.ts";
 import { INTERRUPT_EXIT_CODE } from "../render/interrupt.ts";
+import { distributedFlags, openDataParallel, type DistributedFlags } from "../distributed.ts";
 import { withTrainingOutput } from "../training_output.ts";
 
-export interface CaptioningCommandOpts {
+export interface CaptioningCommandOpts extends DistributedFlags {
   maxTrain?: string;
   wordvecDim?: string;
   numHeads?: string;
@@ -84,15 +85,18 @@ export async function runCaptioningCommand(mode: Mode, o: CaptioningCommandOpts)
     ? (o.valCaptions === undefined ? TRAIN_DEFAULTS.valCaptions : parseIntFlag("--val-captions", o.valCaptions, 1))
     : undefined;
   if (o.plot !== undefined) figureFormat(o.plot, "--plot"); // before training, not after
+  // `train captioning` under mpirun is data-parallel; rank 0 alone writes and prints.
+  const parallel = mode === "train" ? openDataParallel(o) : undefined;
+  const rank0 = (parallel?.rank ?? 0) === 0;
   // --save and --resume name the files now (refusing a previous run's before loading any data);
   // `train` without them gets a fresh run folder once the data is loaded; `overfit` writes none.
-  const named = o.save !== undefined || o.resume !== undefined
+  const named = rank0 && (o.save !== undefined || o.resume !== undefined)
     ? chooseRunFiles({ save: o.save, resume: o.resume, overwrite: o.overwrite, defaultName: command })
     : undefined;
 
   let r: CaptioningRun;
   if (o.resume !== undefined) {
-    r = await resumeCaptioningRun(o.resume, command, { dataDir: o.dataDir, epochs, given });
+    r = await resumeCaptioningRun(o.resume, command, { dataDir: o.dataDir, epochs, given, parallel });
   } else {
     r = await startCaptioningRun({
       command,
@@ -108,12 +112,13 @@ export async function runCaptioningCommand(mode: Mode, o: CaptioningCommandOpts)
       batchSize: given.batchSize ?? d.batchSize,
       lr: given.lr ?? d.lr,
       valCaptions,
+      parallel,
     });
   }
   const { solver, data, model } = r;
   const vCaptions = valCaptions ?? r.run.valCaptions;
   const dataName = data.source === EMBEDDED_COCO_LOCATION ? "coco-mini" : basename(data.source);
-  const files: RunFiles | undefined = named ?? (mode === "train" ? chooseRunFiles({ defaultName: `${command}-${dataName}` }) : undefined);
+  const files: RunFiles | undefined = named || (rank0 && mode === "train" ? chooseRunFiles({ defaultName: `${command}-${dataName}` }) : undefined);
 
   let best = Math.min(Infinity, ...solver.valHistory.map((v) => v.loss));
   let bestFile: string | undefined;
@@ -135,10 +140,11 @@ export async function runCaptioningCommand(mode: Mode, o: CaptioningCommandOpts)
       sink,
       command,
       dataset,
-      device: currentBackend().name,
+      device: parallel ? `${currentBackend().name}, ${parallel.describe()}` : currentBackend().name,
       signal: stopSignal(),
+      parallel,
       valLoss: mode === "train"
-        ? () => evaluateCaptioningLoss(model, data.val, data.captionLength, data.featureDim, vCaptions, Math.max(solver.batchSize, 50))
+        ? () => evaluateCaptioningLoss(model, data.val, data.captionLength, data.featureDim, vCaptions, Math.max(solver.batchSize, 50), parallel)
         : undefined,
       afterEpoch: (_epoch, _train, val) => {
         if (!files) return;
@@ -154,7 +160,8 @@ export async function runCaptioningCommand(mode: Mode, o: CaptioningCommandOpts)
         writeResults();
         return { ...(lastFile ? { checkpoint: lastFile } : {}), ...(bestFile ? { best: bestFile } : {}) };
       },
-    }));
+    }), !rank0);
+  if (!rank0) return result.interrupted ? INTERRUPT_EXIT_CODE : 0;
   if (o.plot) {
     await writeFigure(o.plot, lossCurveSvg(solver.lossHistory, {
       title: `${command}: training loss history`,
@@ -186,7 +193,7 @@ function addCaptioningFlags(c: Command, mode: Mode): Command {
     .option("--num-layers <n>", `decoder layers (default ${d.numLayers})`)
     .option("--max-length <n>", `model max_length (default ${d.maxLength})`)
     .option("--epochs <n>", `epochs (default ${d.epochs}); with --resume, the total to reach`)
-    .option("--batch-size <n>", `minibatch size (default ${d.batchSize})`)
+    .option("--batch-size <n>", `minibatch size${mode === "train" ? ", per rank under mpirun" : ""} (default ${d.batchSize})`)
     .option("--lr <x>", `Adam learning rate (default ${d.lr})`)
     .option("--seed <n>", `torch.manual_seed and np.random.seed (default ${d.seed})`)
     .option("--data-dir <dir>", "COCO captioning folder (default: $XT_DATA_DIR, else the embedded coco-mini)")
@@ -202,7 +209,10 @@ function addCaptioningFlags(c: Command, mode: Mode): Command {
     .option("--plain", "plain progress lines")
     .option("--print-every <n>", `print every n steps (default ${d.printEvery})`)
     .option("--no-color", "no colour");
-  if (mode === "train") c.option("--val-captions <n>", `validation loss on the first n val captions (default ${TRAIN_DEFAULTS.valCaptions})`);
+  if (mode === "train") {
+    c.option("--val-captions <n>", `validation loss on the first n val captions (default ${TRAIN_DEFAULTS.valCaptions})`);
+    distributedFlags(c);
+  }
   return c;
 }
 

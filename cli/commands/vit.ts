@@ -26,6 +26,7 @@ import { overfitVit, prepareVitResume, resumeVit, trainVit } from "../../core/tr
 import { parseIntFlag, parseNumberFlag } from "../flags.ts";
 import { confusionSvg } from "../render/figures/confusion_figure.ts";
 import { figureFormat, writeFigure } from "../render/figures/write_figure.ts";
+import { distributedFlags, openDataParallel, type DistributedFlags } from "../distributed.ts";
 import { withTrainingOutput } from "../training_output.ts";
 import { makeStyle } from "../render/style.ts";
 
@@ -57,7 +58,7 @@ export interface OverfitVitFlags extends VitModelFlags, OutputFlags {
   untilPerfect?: boolean;
 }
 
-export interface TrainVitFlags extends VitModelFlags, OutputFlags {
+export interface TrainVitFlags extends VitModelFlags, OutputFlags, DistributedFlags {
   dataset?: string;
   dataDir?: string;
   lr?: string;
@@ -174,7 +175,9 @@ export async function runTrainVit(o: TrainVitFlags): Promise<number> {
   if (o.results === "") throw new XtError("--results: expected a file name", 2);
   // Validate the flags that do not need the data before reading 60,000 images.
   validateModelConfig({ ...d.model, ...stripUndefined(flags), imgSize: flags.imgSize ?? DATASET_SHAPES[name].size, inChannels: flags.inChannels ?? DATASET_SHAPES[name].channels });
-  const named = o.save !== undefined ? chooseRunFiles({ save: o.save, overwrite: o.overwrite, defaultName: "" }) : undefined;
+  const parallel = openDataParallel(o);
+  const rank0 = (parallel?.rank ?? 0) === 0; // only rank 0 writes and prints
+  const named = o.save !== undefined && rank0 ? chooseRunFiles({ save: o.save, overwrite: o.overwrite, defaultName: "" }) : undefined;
 
   const train = takeFirst(loadVitSplit(name, "train", o.dataDir), maxTrain);
   const test = takeFirst(loadVitSplit(name, "test", o.dataDir), maxTest);
@@ -183,14 +186,14 @@ export async function runTrainVit(o: TrainVitFlags): Promise<number> {
   if (test.height !== train.height || test.channels !== train.channels) {
     throw new XtError(`${test.source}: test images are ${test.channels}×${test.height}×${test.width}, train images ${train.channels}×${train.height}×${train.width}`);
   }
-  const files = named ?? chooseRunFiles({ defaultName: `train-vit-${name}` });
+  const files = rank0 ? (named ?? chooseRunFiles({ defaultName: `train-vit-${name}` })) : undefined;
   const r = await withTrainingOutput({ ...o, printEvery }, files, (sink) => trainVit({
     train, test, datasetName: name, classes: train.classes,
     datasetLabel: `${name} (${train.n} train / ${test.n} test images, ${train.source})`,
     model, lr, weightDecay, batchSize, epochs, seed, maxTrain: maxTrain ?? null, maxTest: maxTest ?? null, dataDir: o.dataDir,
-    files, results: o.results, sink, signal: stopSignal(),
-  }));
-  if (!o.json) printTrainSummary(r, o.results ?? files.results, files.dir);
+    files, results: rank0 ? o.results : undefined, sink, signal: stopSignal(), parallel,
+  }), !rank0);
+  if (!o.json && files) printTrainSummary(r, o.results ?? files.results, files.dir);
   return r.interrupted ? 130 : 0;
 }
 
@@ -200,6 +203,8 @@ async function runResumeVit(o: TrainVitFlags): Promise<number> {
   const epochs = o.epochs === undefined ? undefined : parseIntFlag("--epochs", o.epochs, 1);
   const printEvery = o.printEvery === undefined ? 10 : parseIntFlag("--print-every", o.printEvery, 1);
   if (o.results === "") throw new XtError("--results: expected a file name", 2);
+  const parallel = openDataParallel(o);
+  const rank0 = (parallel?.rank ?? 0) === 0;
   const ck = loadCheckpoint(o.resume!, { training: true, prefer: "last", kind: "vit", kindName: "ViT" });
   const resume = prepareVitResume(ck, {
     dataset: o.dataset,
@@ -210,14 +215,14 @@ async function runResumeVit(o: TrainVitFlags): Promise<number> {
     seed: o.seed === undefined ? undefined : parseIntFlag("--seed", o.seed, 0, 0xffffffff),
     maxTrain: o.maxTrain === undefined ? undefined : parseIntFlag("--max-train", o.maxTrain, 1),
     maxTest: o.maxTest === undefined ? undefined : parseIntFlag("--max-test", o.maxTest, 1),
-  }, o.dataDir);
-  const files = chooseRunFiles({ save: o.save, resume: ck.paths.stem, overwrite: o.overwrite, defaultName: "" });
+  }, o.dataDir, parallel?.size ?? 1);
+  const files = rank0 ? chooseRunFiles({ save: o.save, resume: ck.paths.stem, overwrite: o.overwrite, defaultName: "" }) : undefined;
   const { train, test, run } = resume;
   const r = await withTrainingOutput({ ...o, printEvery }, files, (sink) => resumeVit({
-    resume, epochs, files, results: o.results, sink, signal: stopSignal(),
+    resume, epochs, files, results: rank0 ? o.results : undefined, sink, signal: stopSignal(), parallel,
     datasetLabel: `${run.dataset} (${train.n} train / ${test.n} test images, ${train.source}), resumed from ${ck.paths.weights}`,
-  }));
-  if (!o.json) printTrainSummary(r, o.results ?? files.results, files.dir);
+  }), !rank0);
+  if (!o.json && files) printTrainSummary(r, o.results ?? files.results, files.dir);
   return r.interrupted ? 130 : 0;
 }
 
@@ -473,15 +478,15 @@ export function registerVit(program: Command, exit: (code: number) => void): voi
     .action(async (opts: OverfitVitFlags) => exit(await runOverfitVit(opts)));
 
   const train = parentCommand(program, "train", "train a model");
-  addOutputFlags(addModelFlags(
+  distributedFlags(addOutputFlags(addModelFlags(
     train.command("vit").description("train the Vision Transformer: each epoch train loss/accuracy then test loss/accuracy; results JSON and the best checkpoint"),
     modelsOf(VIT_TRAIN_DEFAULTS),
-  ))
+  )))
     .option("--dataset <name>", `cifar10, fashion-mnist or mnist (default ${DEFAULT_DATASET})`)
     .option("--data-dir <dir>", "folder with the data set's files (default: $XT_DATA_DIR, ./data, the system copy)")
     .option("--lr <x>", `Adam learning rate (${perDataset(VIT_TRAIN_DEFAULTS, "lr")})`)
     .option("--weight-decay <x>", `Adam weight decay, L2 on the gradient (${perDataset(VIT_TRAIN_DEFAULTS, "weightDecay")})`)
-    .option("--batch-size <n>", `batch size (${perDataset(VIT_TRAIN_DEFAULTS, "batchSize")})`)
+    .option("--batch-size <n>", `batch size, per rank under mpirun (${perDataset(VIT_TRAIN_DEFAULTS, "batchSize")})`)
     .option("--epochs <n>", `epochs (${perDataset(VIT_TRAIN_DEFAULTS, "epochs")})`)
     .option("--seed <n>", `torch.manual_seed (default ${DEFAULT_SEED})`)
     .option("--save <file>", "the resumable checkpoint FILE.safetensors (+ .json, .optim.safetensors) each epoch and on Ctrl-C, the best model FILE.best.*, FILE.results.json, FILE.events.jsonl (default: a fresh folder runs/train-vit-<dataset>/)")

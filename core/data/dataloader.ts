@@ -37,9 +37,19 @@ export interface ImageBatch {
   size: number;
 }
 
+/** Where a pass's indices come from instead of shuffle (DataLoader(sampler=...)): a DistributedSampler. */
+export interface IndexSampler {
+  /** Indices in one pass. */
+  readonly length: number;
+  /** The indices of one pass, in order. */
+  indices(): Int32Array;
+}
+
 export interface DataLoaderOptions {
   batchSize: number;
   shuffle?: boolean;
+  /** Take each pass's order from this sampler (shuffle must then be false, as in PyTorch). */
+  sampler?: IndexSampler;
   /** The global stream the draws come from; defaults to torch's default generator. */
   generator?: TorchGenerator;
 }
@@ -52,6 +62,16 @@ export function batchIndices(n: number, batchSize: number, shuffle: boolean, gen
   checkSizes(n, batchSize);
   gen.randomInt64(); // _BaseDataLoaderIter.__init__: _base_seed (unused with num_workers=0)
   return passOver(n, batchSize, shuffle, gen);
+}
+
+/** A pass with a sampler: iter(loader) still draws the base seed; the sampler draws from its own generator. */
+export function samplerBatchIndices(sampler: IndexSampler, batchSize: number, gen: TorchGenerator = defaultGenerator): Generator<Int32Array> {
+  checkSizes(1, batchSize);
+  gen.randomInt64(); // _BaseDataLoaderIter.__init__: _base_seed
+  return (function* () {
+    const order = sampler.indices();
+    for (let start = 0; start < order.length; start += batchSize) yield order.subarray(start, Math.min(order.length, start + batchSize));
+  })();
 }
 
 function* passOver(n: number, batchSize: number, shuffle: boolean, gen: TorchGenerator): Generator<Int32Array> {
@@ -72,6 +92,7 @@ function checkSizes(n: number, batchSize: number): void {
 export class DataLoader implements Iterable<ImageBatch> {
   readonly batchSize: number;
   readonly shuffle: boolean;
+  readonly sampler: IndexSampler | null;
   private readonly gen: TorchGenerator;
   private readonly imageSize: number;
 
@@ -79,6 +100,8 @@ export class DataLoader implements Iterable<ImageBatch> {
     checkSizes(dataset.n, opts.batchSize);
     this.batchSize = opts.batchSize;
     this.shuffle = opts.shuffle ?? false;
+    this.sampler = opts.sampler ?? null;
+    if (this.sampler && this.shuffle) throw new XtError("DataLoader: sampler option is mutually exclusive with shuffle");
     this.gen = opts.generator ?? defaultGenerator;
     this.imageSize = dataset.channels * dataset.height * dataset.width;
     if (dataset.images.length !== dataset.n * this.imageSize || dataset.labels.length !== dataset.n) {
@@ -88,14 +111,16 @@ export class DataLoader implements Iterable<ImageBatch> {
     }
   }
 
-  /** Number of batches in a pass: ceil(n / batch size) (drop_last=False). */
+  /** Number of batches in a pass: ceil(n / batch size) (drop_last=False); n is the sampler's length with one. */
   get length(): number {
-    return Math.ceil(this.dataset.n / this.batchSize);
+    return Math.ceil((this.sampler ? this.sampler.length : this.dataset.n) / this.batchSize);
   }
 
   /** One pass (an epoch); each call draws as `iter(loader)` does. */
   [Symbol.iterator](): Iterator<ImageBatch> {
-    const it = batchIndices(this.dataset.n, this.batchSize, this.shuffle, this.gen);
+    const it = this.sampler
+      ? samplerBatchIndices(this.sampler, this.batchSize, this.gen)
+      : batchIndices(this.dataset.n, this.batchSize, this.shuffle, this.gen);
     const self = this;
     return (function* () {
       for (const idx of it) yield self.gather(idx);

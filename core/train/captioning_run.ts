@@ -21,6 +21,7 @@ import { loadCheckpoint, saveCheckpoint, type CheckpointMeta, type CheckpointPat
 import { CaptioningTransformer } from "../models/captioning_transformer.ts";
 import { manualSeed, NumpyRandomState } from "../random/index.ts";
 import type { Tensor } from "../tensor.ts";
+import type { DataParallel } from "./data_parallel.ts";
 import {
   CaptioningSolver, captioningCheckpoint, resumeStateFromCheckpoint, sameSubsample, subsampleRecord,
   type CaptioningModelConfig, type CaptioningRunConfig,
@@ -42,6 +43,8 @@ export interface CaptioningRunOptions {
   batchSize: number;
   lr: number;
   valCaptions?: number;
+  /** A data-parallel run: rank 0's weights everywhere, batchSize per rank, minibatches sharded. */
+  parallel?: DataParallel;
 }
 
 export interface CaptioningRun {
@@ -78,7 +81,8 @@ export async function startCaptioningRun(o: CaptioningRunOptions): Promise<Capti
     throw new XtError(`--max-length ${o.maxLength} is shorter than the captions' ${data.captionLength - 1} input tokens`, 2);
   }
   const model = new CaptioningTransformer(data.wordToIdx, data.featureDim, o.wordvecDim, o.numHeads, o.numLayers, o.maxLength);
-  const solver = new CaptioningSolver(model, data, { batchSize: o.batchSize, numEpochs: o.epochs, learningRate: o.lr, np });
+  o.parallel?.wrap(model);
+  const solver = new CaptioningSolver(model, data, { batchSize: o.batchSize, numEpochs: o.epochs, learningRate: o.lr, np, ranks: o.parallel });
   const run: CaptioningRunConfig = {
     command: o.command,
     seed: o.seed,
@@ -90,6 +94,7 @@ export async function startCaptioningRun(o: CaptioningRunOptions): Promise<Capti
     dataSource: data.source,
     trainSubsample: subsampleRecord(data.trainSubsample),
     ...(o.valCaptions !== undefined ? { valCaptions: o.valCaptions } : {}),
+    ...(o.parallel ? { ranks: o.parallel.size } : {}),
   };
   return { solver, data, run, model };
 }
@@ -203,6 +208,11 @@ export interface ResumeOverrides {
   epochs?: number;
   /** Flags the user gave explicitly: they must agree with the checkpoint. */
   given?: Partial<Pick<CaptioningRunOptions, "seed" | "maxTrain" | "pcaFeatures" | "wordvecDim" | "numHeads" | "numLayers" | "maxLength" | "batchSize" | "lr">>;
+  /**
+   * A data-parallel run. The run's global batch (batch size · ranks) stays; the per-rank batch
+   * follows from the ranks here, so 2 ranks × 25 resume as one process × 50 and the other way round.
+   */
+  parallel?: DataParallel;
 }
 
 const RESUME_FLAGS: Record<string, string> = {
@@ -219,8 +229,14 @@ export async function resumeCaptioningRun(path: string, command: string, o: Resu
   const state = resumeStateFromCheckpoint(ck.meta, ck.loaded.training, ck.loaded.paths.sidecar);
   const saved = ck.run;
   if (!saved) throw new DataError(path, "this checkpoint does not record how its run was set up (extra.run); it cannot be resumed");
+  const ranks = o.parallel?.size ?? 1;
+  const globalBatch = saved.batchSize * (saved.ranks ?? 1);
+  if (globalBatch % ranks !== 0) {
+    throw new XtError(`--resume: the run's global batch is ${globalBatch} (${saved.ranks ?? 1} rank(s) × ${saved.batchSize}); it does not split over ${ranks} ranks`, 2);
+  }
+  const batchSize = globalBatch / ranks;
   const have: Record<string, unknown> = {
-    seed: saved.seed, maxTrain: saved.maxTrain, pcaFeatures: saved.pcaFeatures, batchSize: saved.batchSize, lr: saved.lr,
+    seed: saved.seed, maxTrain: saved.maxTrain, pcaFeatures: saved.pcaFeatures, batchSize, lr: saved.lr,
     wordvecDim: ck.config.wordvecDim, numHeads: ck.config.numHeads, numLayers: ck.config.numLayers, maxLength: ck.config.maxLength,
   };
   for (const [k, v] of Object.entries(o.given ?? {})) {
@@ -245,7 +261,8 @@ export async function resumeCaptioningRun(path: string, command: string, o: Resu
     if (e instanceof XtError) throw new DataError(path, `weights do not fit the model in its sidecar (${e.message})`);
     throw e;
   }
-  const solver = new CaptioningSolver(model, data, { batchSize: saved.batchSize, numEpochs: epochs, learningRate: saved.lr, np });
+  o.parallel?.wrap(model);
+  const solver = new CaptioningSolver(model, data, { batchSize, numEpochs: epochs, learningRate: saved.lr, np, ranks: o.parallel });
   const savedIpe = (ck.meta.extra as { iterationsPerEpoch?: number } | undefined)?.iterationsPerEpoch;
   if (savedIpe !== undefined && savedIpe !== solver.iterationsPerEpoch) {
     throw new DataError(path, `the run had ${savedIpe} iterations per epoch, the data now gives ${solver.iterationsPerEpoch}`);
@@ -254,5 +271,7 @@ export async function resumeCaptioningRun(path: string, command: string, o: Resu
   if (solver.iteration > solver.numIterations) {
     throw new XtError(`--resume: the checkpoint is at iteration ${solver.iteration}, past the ${solver.numIterations} iterations of ${epochs} epochs`, 2);
   }
-  return { solver, data, model, run: { ...saved, command, epochs, trainSubsample: subsampleRecord(data.trainSubsample) } };
+  const { ranks: _saved, ...rest } = saved;
+  const run = { ...rest, command, epochs, batchSize, trainSubsample: subsampleRecord(data.trainSubsample), ...(o.parallel ? { ranks } : {}) };
+  return { solver, data, model, run };
 }

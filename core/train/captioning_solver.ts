@@ -15,6 +15,14 @@
  * states, the loop position, the loss history) is captured by `captioningCheckpoint` and restored
  * by `restore`, so a resumed run gives exactly the losses of an uninterrupted one. The iterations
  * run on the one training loop (core/train/loop.ts).
+ *
+ * Data-parallel (`ranks`, core/train/data_parallel.ts): every rank holds the same NumPy state and
+ * draws the whole global minibatch, `np.random.choice(n, batch_size · N)`, then keeps rows
+ * r, r + N, r + 2N, … (the DistributedSampler's interleaving). So the N shards of iteration k are
+ * exactly the minibatch of one process with batch size N · batch_size, the loss (a mean over all
+ * N·T entries) averaged over ranks is that minibatch's loss, and an epoch is
+ * max(num_train // (N · batch_size), 1) iterations. With dropout 0, N ranks and one process with
+ * the global batch follow the same trajectory; with dropout on, each rank draws its own masks.
  */
 import { noGrad } from "../autograd.ts";
 import { DataError, XtError } from "../errors.ts";
@@ -31,6 +39,7 @@ import { reshape } from "../ops/views.ts";
 import { Adam, type AdamStateDict } from "../optim/adam.ts";
 import { defaultGenerator, type NumpyRandomState, type NumpyRandomStateState, type TorchGenerator, type TorchGeneratorState } from "../random/index.ts";
 import type { Tensor } from "../tensor.ts";
+import type { DataParallel } from "./data_parallel.ts";
 import type { EndEvent, EventSink } from "./events.ts";
 import { optimizationStep, startPosition, trainLoop, zeroSums, type ForwardResult, type LoopPosition } from "./loop.ts";
 
@@ -42,6 +51,8 @@ export interface CaptioningSolverOptions {
   np: NumpyRandomState;
   /** torch's generator: dropout draws (the global default generator unless given). */
   torch?: TorchGenerator;
+  /** This rank's share of a data-parallel run (batchSize is per rank). */
+  ranks?: { rank: number; size: number };
 }
 
 /** A minibatch split the way the reference's _step does it. */
@@ -116,8 +127,8 @@ export interface TrainOptions {
   afterEpoch?: (epoch: number, trainLoss: number, valLoss: number | undefined) => void;
   /** Rank 0, once at the end (also when stopped); returns the checkpoint it wrote, if any. */
   atEnd?: (interrupted: boolean) => Partial<EndEvent> | void;
-  /** After backward, before the Adam step (gradient all-reduce). */
-  afterBackward?: (params: Tensor[]) => void;
+  /** A data-parallel run: gradients averaged after backward, steps combined, stops agreed. */
+  parallel?: DataParallel;
 }
 
 export interface TrainResult {
@@ -136,6 +147,8 @@ export class CaptioningSolver {
   readonly numIterations: number;
   readonly np: NumpyRandomState;
   readonly torch: TorchGenerator;
+  readonly rank: number;
+  readonly ranks: number;
   /** Where the run stands (across resumes). */
   position: LoopPosition = startPosition();
   lossHistory: number[] = [];
@@ -157,7 +170,9 @@ export class CaptioningSolver {
     this.np = opts.np;
     this.torch = opts.torch ?? defaultGenerator;
     this.optim = new Adam(model.parameters(), { lr: opts.learningRate });
-    this.iterationsPerEpoch = Math.max(Math.floor(data.train.numCaptions / this.batchSize), 1);
+    this.rank = opts.ranks?.rank ?? 0;
+    this.ranks = opts.ranks?.size ?? 1;
+    this.iterationsPerEpoch = Math.max(Math.floor(data.train.numCaptions / (this.batchSize * this.ranks)), 1);
     this.numIterations = this.numEpochs * this.iterationsPerEpoch;
   }
 
@@ -168,7 +183,8 @@ export class CaptioningSolver {
 
   /** The reference's minibatch: sample_coco_minibatch from np.random's state. */
   private nextBatch(): CocoMinibatch {
-    return sampleCocoMinibatch(this.data, this.batchSize, "train", this.np);
+    const mb = sampleCocoMinibatch(this.data, this.batchSize * this.ranks, "train", this.np);
+    return this.ranks === 1 ? mb : shardMinibatch(mb, this.rank, this.ranks);
   }
 
   /** The reference's _step without the update: forward and the masked loss. */
@@ -213,9 +229,10 @@ export class CaptioningSolver {
       sink: opts.sink,
       signal: opts.signal,
       rank: opts.rank,
+      ranks: opts.parallel,
       from: this.position,
       hooks: {
-        afterBackward: opts.afterBackward,
+        ...(opts.parallel ? { afterBackward: opts.parallel.afterBackward } : {}),
         afterStep: (s, pos) => {
           this.lossHistory.push(s.loss);
           this.position = pos;
@@ -277,6 +294,23 @@ export class CaptioningSolver {
   }
 }
 
+/** Rows r, r + N, r + 2N, … of a minibatch: rank r's share of the global minibatch. */
+export function shardMinibatch(mb: CocoMinibatch, rank: number, ranks: number): CocoMinibatch {
+  const rows = Array.from({ length: Math.ceil((mb.batchSize - rank) / ranks) }, (_, i) => rank + i * ranks);
+  const T = mb.captionLength;
+  const D = mb.featureDim;
+  const captions = new Int32Array(rows.length * T);
+  const features = new Float32Array(rows.length * D);
+  rows.forEach((k, i) => {
+    captions.set(mb.captions.subarray(k * T, (k + 1) * T), i * T);
+    features.set(mb.features.subarray(k * D, (k + 1) * D), i * D);
+  });
+  return {
+    ...mb, captions, features, batchSize: rows.length,
+    urls: rows.map((k) => mb.urls[k]!), imageIdxs: Int32Array.from(rows, (k) => mb.imageIdxs[k]!), mask: rows.map((k) => mb.mask[k]!),
+  };
+}
+
 /**
  * The masked loss (mean over all N·T entries, as in training) on the first `maxCaptions`
  * captions of a split, in eval mode (no dropout, so no RNG draws) and without gradients. The
@@ -289,6 +323,8 @@ export function evaluateCaptioningLoss(
   featureDim: number,
   maxCaptions = Infinity,
   batchSize = 100,
+  /** Data-parallel: each rank scores its slice of the captions and the sums are combined. */
+  parallel?: DataParallel,
 ): number {
   const n = Math.min(split.numCaptions, maxCaptions);
   if (n <= 0) throw new XtError("captioning: the validation split has no captions");
@@ -297,9 +333,10 @@ export function evaluateCaptioningLoss(
   model.eval();
   let total = 0;
   try {
+    const mine = parallel ? parallel.shard(n) : { lo: 0, hi: n };
     noGrad(() => {
-      for (let lo = 0; lo < n; lo += batchSize) {
-        const b = Math.min(batchSize, n - lo);
+      for (let lo = mine.lo; lo < mine.hi; lo += batchSize) {
+        const b = Math.min(batchSize, mine.hi - lo);
         // only these captions and their images' features are read (in place, see core/data/rows.ts)
         const { captions: caps, features: feats } = gatherCocoBatch(split, rowRange(lo, lo + b));
         const { captionsIn, captionsOut, mask } = splitCaptions(caps, b, T, model.nullIdx);
@@ -312,6 +349,7 @@ export function evaluateCaptioningLoss(
   } finally {
     model.train(wasTraining);
   }
+  if (parallel) total = parallel.sum([total])[0]!;
   return total / (n * (T - 1));
 }
 
@@ -340,6 +378,8 @@ export interface CaptioningRunConfig {
   trainSubsample: SubsampleRecord;
   /** Validation: how many val captions the epoch loss uses (train command only). */
   valCaptions?: number;
+  /** Ranks of a data-parallel run (batchSize is per rank; the global batch is batchSize · ranks). Absent: 1. */
+  ranks?: number;
 }
 
 /** What a checkpoint records of the max_train subsample: enough to check that a re-draw is the same. */

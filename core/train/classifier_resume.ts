@@ -14,6 +14,7 @@ import { defaultGenerator } from "../random/index.ts";
 import {
   progressFromCheckpoint, trainClassifier, type ClassifierRunConfig, type TrainClassifierResult,
 } from "./classifier_trainer.ts";
+import type { DataParallel } from "./data_parallel.ts";
 import type { EventSink } from "./events.ts";
 import type { RunFiles } from "./run_files.ts";
 import { loadVitSplit, parseDatasetName } from "./vit_data.ts";
@@ -31,7 +32,10 @@ export interface ClassifierKind<M extends object> {
 /** A run read back from its resumable checkpoint, with its data loaded. */
 export interface ClassifierResume<M extends object> {
   checkpoint: LoadedCheckpoint;
+  /** The run as it continues here: batchSize, ranks and sampler for this number of ranks. */
   run: ClassifierRunConfig;
+  /** The saved run shuffled with the loader, this one with the distributed sampler (from the next epoch). */
+  samplerChanged: boolean;
   model: M;
   train: ImageDataset;
   test: ImageDataset;
@@ -49,11 +53,17 @@ export interface ResumeGiven<M extends object> {
   maxTest?: number;
 }
 
+/**
+ * `ranks`: how many ranks the resumed run trains on. The global batch (per-rank batch · ranks) is
+ * the run's and stays; the per-rank batch follows from it, so a run of 2 ranks × 32 resumes as one
+ * process × 64 and the other way round.
+ */
 export function prepareClassifierResume<M extends object & { numClasses: number }>(
   ck: LoadedCheckpoint,
   k: ClassifierKind<M>,
   given: ResumeGiven<M>,
   dataDir?: string,
+  ranks = 1,
 ): ClassifierResume<M> {
   const file = ck.paths.sidecar;
   if (ck.meta.kind !== k.kind) throw new DataError(file, `is a ${JSON.stringify(ck.meta.kind)} checkpoint, not a ${k.label} one`);
@@ -80,7 +90,16 @@ export function prepareClassifierResume<M extends object & { numClasses: number 
   for (const [key, v] of Object.entries(given.model ?? {}) as [keyof M, unknown][]) clash(k.flags[key], model[key], v);
   clash("--lr", run.lr, given.lr);
   clash("--weight-decay", run.weightDecay, given.weightDecay);
-  clash("--batch-size", run.batchSize, given.batchSize);
+  const savedRanks = c.ranks ?? 1;
+  const savedSampler = c.sampler ?? "loader";
+  const globalBatch = run.batchSize * savedRanks;
+  if (globalBatch % ranks !== 0) {
+    throw new XtError(`--resume: the run's global batch is ${globalBatch} (${savedRanks} rank${savedRanks === 1 ? "" : "s"} × ${run.batchSize}); it does not split over ${ranks} ranks`, 2);
+  }
+  run.batchSize = globalBatch / ranks;
+  run.ranks = ranks;
+  run.sampler = savedSampler === "distributed" || ranks > 1 ? "distributed" : "loader";
+  clash(ranks === savedRanks ? "--batch-size" : `--batch-size (per rank: the global batch ${globalBatch} over ${ranks} ranks)`, run.batchSize, given.batchSize);
   clash("--seed", run.seed, given.seed);
   clash("--max-train", run.maxTrain, given.maxTrain);
   clash("--max-test", run.maxTest, given.maxTest);
@@ -93,10 +112,12 @@ export function prepareClassifierResume<M extends object & { numClasses: number 
     throw new DataError(file, `the run trained on ${extra.train_images} / tested on ${extra.test_images} images; ${train.source} gives ${train.n} / ${test.n}`);
   }
   if (train.classes.length !== model.numClasses) throw new DataError(file, `the model has ${model.numClasses} classes, ${name} has ${train.classes.length}`);
-  return { checkpoint: ck, run, model, train, test };
+  return { checkpoint: ck, run, model, train, test, samplerChanged: run.sampler !== savedSampler };
 }
 
 export interface ResumeOptions<M extends object> {
+  /** A data-parallel run: the model is wrapped once its weights are loaded. */
+  parallel?: DataParallel;
   resume: ClassifierResume<M>;
   /** Total epochs to reach (default: the run's). */
   epochs?: number;
@@ -118,8 +139,16 @@ export async function resumeClassifier<M extends object>(
   if (at.epoch > epochs || (at.epoch === epochs && at.stepInEpoch > 0)) {
     throw new XtError(`--epochs ${epochs}: ${ck.paths.stem} has already done ${at.epoch} epoch${at.epoch === 1 ? "" : "s"}`, 2);
   }
-  const stepsPerEpoch = Math.ceil(o.resume.train.n / o.resume.run.batchSize);
-  if (at.stepInEpoch > 0 && at.stepInEpoch < stepsPerEpoch && !progress.order) {
+  const ranks = o.resume.run.ranks ?? 1;
+  const stepsPerEpoch = Math.ceil(Math.ceil(o.resume.train.n / ranks) / o.resume.run.batchSize);
+  const inEpoch = at.stepInEpoch > 0 && at.stepInEpoch < stepsPerEpoch;
+  if (inEpoch && o.resume.samplerChanged) {
+    throw new XtError(
+      `--resume: ${ck.paths.stem} stopped inside epoch ${at.epoch + 1} of a one-process run, whose shuffle cannot be split over ${ranks} ranks; ` +
+        "resume it in one process, or from a checkpoint at an epoch's end", 2,
+    );
+  }
+  if (inEpoch && o.resume.run.sampler !== "distributed" && !progress.order) {
     throw new DataError(ck.paths.state, "stopped inside an epoch but has no shuffle order for it (epoch_order); it cannot be resumed");
   }
   const run = { ...o.resume.run, epochs };
@@ -132,9 +161,10 @@ export async function resumeClassifier<M extends object>(
   const optimizer = new Adam(o.model.parameters(), { lr: run.lr, weightDecay: run.weightDecay });
   optimizer.loadStateDict(ck.training!.optimizer);
   defaultGenerator.setState(ck.training!.rng.torch!);
+  o.parallel?.wrap(o.model);
   return trainClassifier({
     command: o.command, model: o.model, describe: o.describe, kind: o.kind, run, optimizer, train: o.resume.train, test: o.resume.test,
     datasetLabel: o.datasetLabel ?? run.dataset, device: o.device, files: o.files, results: o.results,
-    sink: o.sink, signal: o.signal, resume: progress,
+    sink: o.sink, signal: o.signal, resume: progress, parallel: o.parallel,
   });
 }

@@ -10,10 +10,17 @@
  * epoch's shuffle order, the loop position and the results so far) after every epoch and when
  * the run stops; the best model (`best`: weights and metadata) whenever the test accuracy improves.
  * A run resumed from `last` continues bit for bit as the uninterrupted run would have.
+ *
+ * Data-parallel (`mpirun -np N xt train …`, core/train/data_parallel.ts): the passes come from
+ * PyTorch's DistributedSampler (seed + epoch), each rank trains on its shard with the per-rank
+ * batch size, the test set is scored in N contiguous shards whose sums are combined, and rank 0
+ * alone writes. The run config records the ranks and the sampler, so that a resume — with any
+ * number of ranks and the same global batch — continues on the same batches.
  */
 import type { ImageBatch, TensorImageSet } from "../data/dataloader.ts";
-import { DataLoader } from "../data/dataloader.ts";
-import { DataError } from "../errors.ts";
+import { DataLoader, samplerBatchIndices } from "../data/dataloader.ts";
+import { DistributedSampler } from "../data/distributed_sampler.ts";
+import { DataError, XtError } from "../errors.ts";
 import { writeFileAtomic } from "../io/atomic_write.ts";
 import { saveCheckpoint, type LoadedCheckpoint } from "../io/checkpoint.ts";
 import { jsonText } from "../io/json_text.ts";
@@ -21,6 +28,7 @@ import { crossEntropy } from "../ops/loss.ts";
 import type { Adam } from "../optim/adam.ts";
 import { dataLoaderEpochOrder, defaultGenerator, type TorchGenerator } from "../random/index.ts";
 import type { EndEvent, EventSink } from "./events.ts";
+import type { DataParallel } from "./data_parallel.ts";
 import { trainLoop, type BatchSource, type ForwardResult, type LoopPosition } from "./loop.ts";
 import type { RunFiles } from "./run_files.ts";
 import { yieldToEvents } from "./stop.ts";
@@ -58,6 +66,13 @@ export interface ClassifierRunConfig {
   maxTest: number | null;
   /** --data-dir as an absolute path (null: the default places); a resume reads the same folder. */
   dataDir: string | null;
+  /** Ranks the run trains on (batchSize is per rank; the global batch is batchSize · ranks). Absent: 1. */
+  ranks?: number;
+  /**
+   * How passes are shuffled: "loader" (DataLoader(shuffle=True), the notebook's; one process) or
+   * "distributed" (DistributedSampler seeded with seed + epoch, any number of ranks). Absent: "loader".
+   */
+  sampler?: "loader" | "distributed";
 }
 
 /** Everything besides the weights and the optimizer that a resumed run restores. */
@@ -97,6 +112,44 @@ export class ShuffledPasses implements BatchSource<ImageBatch> {
   }
 }
 
+/**
+ * The training set in `DataLoader(ds, batch_size, sampler=DistributedSampler(ds, N, rank, seed=seed))`
+ * passes with `sampler.set_epoch(epoch - 1)` before each: iter(loader) still draws the base seed
+ * from the generator; the order comes from the sampler's own generator (seed + epoch), so a pass
+ * inside an epoch can be rebuilt from the epoch alone (resumeInEpoch).
+ */
+export class DistributedPasses implements BatchSource<ImageBatch> {
+  readonly sampler: DistributedSampler;
+  private readonly loader: DataLoader;
+  private order: Int32Array | null = null;
+
+  constructor(readonly data: TensorImageSet, readonly batchSize: number, rank: number, ranks: number, seed: number, readonly gen: TorchGenerator = defaultGenerator) {
+    this.sampler = new DistributedSampler(data.n, { numReplicas: ranks, rank, seed });
+    this.loader = new DataLoader(data, { batchSize, sampler: this.sampler, generator: gen });
+  }
+
+  get length(): number {
+    return this.loader.length;
+  }
+
+  startEpoch(epoch: number): void {
+    this.sampler.setEpoch(epoch - 1);
+    samplerBatchIndices(this.sampler, this.batchSize, this.gen); // the base-seed draw; the order below is the same
+    this.order = this.sampler.indices();
+  }
+
+  /** The pass of `epoch` without its draws: a run resumed inside that epoch (they were drawn before). */
+  resumeInEpoch(epoch: number): void {
+    this.sampler.setEpoch(epoch - 1);
+    this.order = this.sampler.indices();
+  }
+
+  batch(i: number): ImageBatch {
+    if (!this.order) throw new Error("DistributedPasses: batch() before startEpoch()");
+    return this.loader.gather(this.order.subarray(i * this.batchSize, Math.min(this.order.length, (i + 1) * this.batchSize)));
+  }
+}
+
 /** Cross-entropy on a batch of images, and how many of them the forward pass got right. */
 export function classifierForward(model: ClassifierModel, b: ImageBatch): ForwardResult {
   const out = model.forward(b.images);
@@ -128,7 +181,8 @@ export interface TrainClassifierOptions {
   results?: string;
   sink: EventSink;
   signal?: AbortSignal;
-  rank?: number;
+  /** A data-parallel run (the model already wrapped): rank 0 reports and writes. */
+  parallel?: DataParallel;
   /** Continue a saved run (the model and optimizer already hold its state; the generator too). */
   resume?: ClassifierProgress;
   generator?: TorchGenerator;
@@ -147,8 +201,19 @@ export interface TrainClassifierResult {
 
 export async function trainClassifier(o: TrainClassifierOptions): Promise<TrainClassifierResult> {
   const gen = o.generator ?? defaultGenerator;
-  const source = new ShuffledPasses(o.train, o.run.batchSize, gen);
-  source.order = o.resume?.order ?? null;
+  const dp = o.parallel;
+  const distributed = (o.run.sampler ?? "loader") === "distributed";
+  if (!distributed && dp && dp.size > 1) throw new XtError(`${o.command}: a run on ${dp.size} ranks needs the distributed sampler`);
+  let source: ShuffledPasses | DistributedPasses;
+  if (distributed) {
+    const passes = new DistributedPasses(o.train, o.run.batchSize, dp?.rank ?? 0, dp?.size ?? 1, o.run.seed, gen);
+    const at = o.resume?.position;
+    if (at && at.stepInEpoch > 0) passes.resumeInEpoch(at.epoch + 1);
+    source = passes;
+  } else {
+    source = new ShuffledPasses(o.train, o.run.batchSize, gen);
+    source.order = o.resume?.order ?? null;
+  }
   const results = o.resume ? structuredClone(o.resume.results) : emptyResults();
   let best = o.resume?.best ?? -1;
   let checkpoint: string | undefined;
@@ -166,12 +231,13 @@ export async function trainClassifier(o: TrainClassifierOptions): Promise<TrainC
   });
   const saveLast = (pos: LoopPosition, interrupted: boolean): void => {
     if (!o.files) return;
-    const inEpoch = pos.stepInEpoch > 0 && pos.stepInEpoch < source.length && source.order;
+    // A distributed pass is rebuilt from its epoch; the loader's order is kept.
+    const inEpoch = pos.stepInEpoch > 0 && pos.stepInEpoch < source.length && source instanceof ShuffledPasses && source.order;
     const progress = { stepInEpoch: pos.stepInEpoch, sums: pos.sums, best, results };
     const p = saveCheckpoint(o.files.last, o.model, meta(pos, { progress, ...(interrupted ? { interrupted } : {}) }), {
       optimizer: o.optimizer.stateDict(),
       rng: { torch: gen.getState() },
-      arrays: inEpoch ? { epoch_order: { dtype: "I32", shape: [source.order!.length], data: source.order! } } : {},
+      arrays: inEpoch ? { epoch_order: { dtype: "I32", shape: [(source as ShuffledPasses).order!.length], data: (source as ShuffledPasses).order! } } : {},
     });
     checkpoint = p.weights;
     savedAt = { ...pos, sums: { ...pos.sums } };
@@ -186,15 +252,29 @@ export async function trainClassifier(o: TrainClassifierOptions): Promise<TrainC
     stepsPerEpoch: source.length,
     epochs: o.run.epochs,
     accuracy: true,
-    start: { command: o.command, model: o.describe, params: o.model.numParameters(), device: o.device, dataset: o.datasetLabel, batchSize: o.run.batchSize },
+    start: {
+      command: o.command, model: o.describe, params: o.model.numParameters(), device: dp ? `${o.device}, ${dp.describe()}` : o.device,
+      dataset: o.datasetLabel, batchSize: o.run.batchSize,
+    },
     sink: o.sink,
     signal: o.signal,
-    rank: o.rank,
+    ranks: dp,
     from: o.resume?.position,
     hooks: {
+      ...(dp ? { afterBackward: dp.afterBackward } : {}),
       evaluate: async () => {
-        const ev = await evaluateClassifier(o.model, o.test, { batchSize: o.run.batchSize, numClasses, generator: gen, onBatch: yieldToEvents });
-        return { testLoss: ev.loss, testAcc: ev.accuracy };
+        if (!dp || dp.size === 1) {
+          const ev = await evaluateClassifier(o.model, o.test, { batchSize: o.run.batchSize, numClasses, generator: gen, onBatch: yieldToEvents });
+          return { testLoss: ev.loss, testAcc: ev.accuracy };
+        }
+        // Each rank scores its slice of the test set; the sums make the whole set's loss and accuracy.
+        const { lo, hi } = dp.shard(o.test.n);
+        const slice = sliceImages(o.test, lo, hi);
+        let ev = { loss: 0, correct: 0, n: 0 };
+        if (slice.n > 0) ev = await evaluateClassifier(o.model, slice, { batchSize: o.run.batchSize, numClasses, generator: gen, onBatch: yieldToEvents });
+        else gen.randomInt64(); // the test loader's base seed, drawn on every rank alike
+        const [lossSum, correct, n] = dp.sum([ev.loss * ev.n, ev.correct, ev.n]);
+        return { testLoss: lossSum! / n!, testAcc: correct! / n! };
       },
       afterEpoch: (e, pos) => {
         results.train_loss.push(e.trainLoss);
@@ -222,6 +302,12 @@ export async function trainClassifier(o: TrainClassifierOptions): Promise<TrainC
     },
   });
   return { results, checkpoint, best: bestFile, steps: r.position.step, interrupted: r.interrupted, position: r.position };
+}
+
+/** Images lo … hi−1 of a set (views, no copy). */
+function sliceImages(ds: TensorImageSet, lo: number, hi: number): TensorImageSet {
+  const S = ds.channels * ds.height * ds.width;
+  return { ...ds, n: hi - lo, images: ds.images.subarray(lo * S, hi * S), labels: ds.labels.subarray(lo, hi) };
 }
 
 /** The progress a resumable classifier checkpoint saved (its training state must be loaded). */

@@ -93,6 +93,19 @@ export interface LoopHooks {
   atEnd?(r: { interrupted: boolean; position: Readonly<LoopPosition> }): Partial<EndEvent> | void;
 }
 
+/**
+ * How the ranks of a data-parallel run stay in step (core/train/data_parallel.ts): each step's
+ * numbers combined over ranks (rank 0 reports the global batch) and one stop decision for all —
+ * a rank that stopped alone would leave the others waiting in the next all-reduce.
+ */
+export interface RankAgreement {
+  readonly rank: number;
+  /** Called on every rank after each step, with whether this rank was asked to stop. */
+  combineStep(r: StepResult, stopAsked: boolean): { r: StepResult; stop: boolean };
+  /** Called on every rank after each epoch's end work. */
+  agreeStop(stopAsked: boolean): boolean;
+}
+
 export interface TrainLoopOptions<B> {
   model: Module;
   optimizer: Optimizer;
@@ -112,6 +125,8 @@ export interface TrainLoopOptions<B> {
   signal?: AbortSignal;
   /** This process's rank in a data-parallel run (default 0): only rank 0 reports and saves. */
   rank?: number;
+  /** A data-parallel run: combine each step over ranks and stop together (its rank overrides `rank`). */
+  ranks?: RankAgreement;
   /** Continue from this position (a resumed run). */
   from?: LoopPosition;
   hooks?: LoopHooks;
@@ -148,8 +163,10 @@ export async function trainLoop<B>(o: TrainLoopOptions<B>): Promise<LoopResult> 
   const epochs = o.epochs ?? 1;
   const total = epochs * o.stepsPerEpoch;
   const hooks = o.hooks ?? {};
-  const reporter = (o.rank ?? 0) === 0;
-  const emit = rankSink(o.sink ?? (() => {}), o.rank ?? 0);
+  const rank = o.ranks?.rank ?? o.rank ?? 0;
+  const reporter = rank === 0;
+  const emit = rankSink(o.sink ?? (() => {}), rank);
+  const stopAsked = (): boolean => o.signal?.aborted ?? false;
   const pos: LoopPosition = o.from ? { ...o.from, sums: { ...o.from.sums } } : startPosition();
   const t0 = performance.now();
   const elapsed = (): number => performance.now() - t0;
@@ -167,7 +184,10 @@ export async function trainLoop<B>(o: TrainLoopOptions<B>): Promise<LoopResult> 
     if (pos.stepInEpoch === 0) o.batches.startEpoch?.(epoch);
     o.model.train();
     while (pos.stepInEpoch < o.stepsPerEpoch) {
-      const r = optimizationStep(o.optimizer, o.forward, o.batches.batch(pos.stepInEpoch), hooks.afterBackward);
+      let r = optimizationStep(o.optimizer, o.forward, o.batches.batch(pos.stepInEpoch), hooks.afterBackward);
+      // Ranks decide on this step's stop flag now (a Ctrl-C during the turn below counts next step).
+      let agreedStop = false;
+      if (o.ranks) ({ r, stop: agreedStop } = o.ranks.combineStep(r, stopAsked()));
       last = r;
       pos.step++;
       pos.stepInEpoch++;
@@ -186,7 +206,7 @@ export async function trainLoop<B>(o: TrainLoopOptions<B>): Promise<LoopResult> 
         stoppedEarly = true;
         break run;
       }
-      if (o.signal?.aborted && pos.step < total) {
+      if ((o.ranks ? agreedStop : stopAsked()) && pos.step < total) {
         interrupted = true;
         break run;
       }
@@ -210,7 +230,7 @@ export async function trainLoop<B>(o: TrainLoopOptions<B>): Promise<LoopResult> 
       pos.stepInEpoch = 0;
       pos.sums = zeroSums();
     }
-    if (o.signal?.aborted && pos.epoch < epochs) {
+    if ((o.ranks ? o.ranks.agreeStop(stopAsked()) : stopAsked()) && pos.epoch < epochs) {
       interrupted = true;
       break;
     }

@@ -23,6 +23,7 @@ import { classifierForward, trainClassifier, type ClassifierRunConfig, type Trai
 import {
   prepareClassifierResume, resumeClassifier, type ClassifierKind, type ClassifierResume, type ResumeGiven, type ResumeOptions,
 } from "./classifier_resume.ts";
+import type { DataParallel } from "./data_parallel.ts";
 import type { EventSink } from "./events.ts";
 import { trainLoop } from "./loop.ts";
 import type { RunFiles } from "./run_files.ts";
@@ -111,22 +112,28 @@ export interface TrainVitOptions {
   results?: string;
   sink: EventSink;
   signal?: AbortSignal;
+  /** Data-parallel: this rank's part of an `mpirun -np N` run (core/train/data_parallel.ts). */
+  parallel?: DataParallel;
 }
 
 export async function trainVit(o: TrainVitOptions): Promise<TrainClassifierResult> {
   if (!Number.isInteger(o.epochs) || o.epochs < 1) throw new XtError(`--epochs: expected a positive whole number, got ${o.epochs}`, 2);
   manualSeed(o.seed);
   const model = buildVit(o.model);
+  o.parallel?.wrap(model);
   const optimizer = new Adam(model.parameters(), { lr: o.lr, weightDecay: o.weightDecay });
+  // Under a launcher (even of one rank) the passes come from the DistributedSampler, so that runs on
+  // any number of ranks see the same global batches; a plain process keeps the notebook's loader.
+  const parallel = o.parallel ? { ranks: o.parallel.size, sampler: "distributed" as const } : {};
   const run: ClassifierRunConfig = {
     model: { ...o.model }, dataset: o.datasetName, classes: o.classes, lr: o.lr, weightDecay: o.weightDecay,
     batchSize: o.batchSize, epochs: o.epochs, seed: o.seed, maxTrain: o.maxTrain ?? null, maxTest: o.maxTest ?? null,
-    dataDir: o.dataDir === undefined ? null : resolve(o.dataDir),
+    dataDir: o.dataDir === undefined ? null : resolve(o.dataDir), ...parallel,
   };
   return trainClassifier({
     command: "train vit", model, describe: describeVit(o.model), kind: "vit", run, optimizer, train: o.train, test: o.test,
     datasetLabel: o.datasetLabel ?? o.datasetName, device: currentBackend().name, files: o.files, results: o.results,
-    sink: o.sink, signal: o.signal, resume: undefined,
+    sink: o.sink, signal: o.signal, resume: undefined, parallel: o.parallel,
   });
 }
 
@@ -145,8 +152,8 @@ export const VIT_KIND: ClassifierKind<VitModelConfig> = { kind: "vit", label: "V
  * Reads the run a ViT checkpoint continues, checks the flags given against it, loads its data
  * (from `dataDir`, else the folder the run read, else the usual places).
  */
-export function prepareVitResume(ck: LoadedCheckpoint, given: ResumeGiven<VitModelConfig>, dataDir?: string): ClassifierResume<VitModelConfig> {
-  return prepareClassifierResume(ck, VIT_KIND, given, dataDir);
+export function prepareVitResume(ck: LoadedCheckpoint, given: ResumeGiven<VitModelConfig>, dataDir?: string, ranks = 1): ClassifierResume<VitModelConfig> {
+  return prepareClassifierResume(ck, VIT_KIND, given, dataDir, ranks);
 }
 
 /** Continues a ViT run from its resumable checkpoint: the same steps, losses and weights as if it had never stopped. */
