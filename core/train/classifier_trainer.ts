@@ -192,8 +192,14 @@ export async function trainClassifier(o: TrainClassifierOptions): Promise<TrainC
     rank: o.rank,
     from: o.resume?.position,
     hooks: {
-      evaluate: async () => {
-        const ev = await evaluateClassifier(o.model, o.test, { batchSize: o.run.batchSize, numClasses, generator: gen, onBatch: yieldToEvents });
+      evaluate: async (_epoch, progress) => {
+        const ev = await evaluateClassifier(o.model, o.test, {
+          batchSize: o.run.batchSize, numClasses, generator: gen,
+          onBatch: async (done, total) => {
+            progress(done, total);
+            await yieldToEvents();
+          },
+        });
         return { testLoss: ev.loss, testAcc: ev.accuracy };
       },
       afterEpoch: (e, pos) => {
