@@ -3,6 +3,27 @@
  * x, loss on y, optional extra series (e.g. the validation loss at each epoch end), axes with
  * round-number ticks. No dependencies; the output is deterministic for given inputs.
  */
+import { extname } from "node:path";
+import { UsageError } from "../../core/errors.ts";
+
+/** The figure formats xt writes, by file extension: the one place to add another (PNG). */
+export const PLOT_FORMATS = { ".svg": "svg" } as const;
+export type PlotFormat = (typeof PLOT_FORMATS)[keyof typeof PLOT_FORMATS];
+
+/**
+ * The format a figure path asks for, checked before a run starts: a name xt cannot write in its
+ * format (`--plot loss.png`) is a usage error, never an SVG under a .png name.
+ */
+export function plotFormat(flag: string, path: string): PlotFormat {
+  const ext = extname(path).toLowerCase();
+  const format = (PLOT_FORMATS as Record<string, PlotFormat>)[ext];
+  if (format === undefined) {
+    const known = Object.keys(PLOT_FORMATS).join(" or ");
+    const what = ext === "" ? "a file name without an extension" : `'${ext}' files`;
+    throw new UsageError(`${flag} ${path}: xt cannot write ${what}; use a name ending in ${known} (e.g. ${path.slice(0, path.length - ext.length) || "loss"}.svg)`);
+  }
+  return format;
+}
 
 export interface PlotSeries {
   name: string;
