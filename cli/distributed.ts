@@ -14,7 +14,7 @@ import { registerMpi } from "../backends/mpi/index.ts";
 import { currentBackend } from "../core/device.ts";
 import { activeCollective, detectLaunch, openCollective } from "../core/distributed/launch.ts";
 import type { DeviceCollective } from "../core/distributed/collective.ts";
-import { XtError } from "../core/errors.ts";
+import { UsageError, XtError } from "../core/errors.ts";
 import { DataParallel } from "../core/train/data_parallel.ts";
 import { requestStop } from "../core/train/stop.ts";
 import { parseNumberFlag } from "./flags.ts";
@@ -46,11 +46,11 @@ export function launchRank(env: Record<string, string | undefined> = process.env
 /** The data-parallel side of a training run, or undefined for a plain process. */
 export function openDataParallel(o: DistributedFlags): DataParallel | undefined {
   const how = o.allreduce ?? "auto";
-  if (how !== "auto" && how !== "mpi" && how !== "nccl") throw new XtError(`--allreduce: expected auto, mpi or nccl, got '${how}'`, 2);
+  if (how !== "auto" && how !== "mpi" && how !== "nccl") throw new UsageError(`--allreduce: expected auto, mpi or nccl, got '${how}'`);
   const bucketMb = o.bucketMb === undefined ? undefined : parseNumberFlag("--bucket-mb", o.bucketMb, 0.001);
   if (!detectLaunch(process.env, o.distributed ?? false)) {
     if (o.allreduce !== undefined || o.bucketMb !== undefined) {
-      throw new XtError(`--allreduce and --bucket-mb are for data-parallel runs: start xt with mpirun -np N (or add --distributed)`, 2);
+      throw new UsageError(`--allreduce and --bucket-mb are for data-parallel runs: start xt with mpirun -np N (or add --distributed)`);
     }
     return undefined;
   }
@@ -59,7 +59,7 @@ export function openDataParallel(o: DistributedFlags): DataParallel | undefined 
   process.on("SIGUSR1", requestStop);
   let device: DeviceCollective | undefined;
   const onCuda = currentBackend().name === "cuda";
-  if (how === "nccl" && !onCuda) throw new XtError("--allreduce nccl: NCCL reduces CUDA memory; run with --device cuda", 2);
+  if (how === "nccl" && !onCuda) throw new UsageError("--allreduce nccl: NCCL reduces CUDA memory; run with --device cuda");
   if (onCuda && how !== "mpi" && c.size > 1) device = openNccl(c, how === "nccl");
   return new DataParallel(c, { device, ...(bucketMb !== undefined ? { bucketBytes: Math.round(bucketMb * 1024 * 1024) } : {}) });
 }

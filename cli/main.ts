@@ -1,7 +1,7 @@
 /** xt's command line: parses arguments, hands work to core/, renders results. */
 import { Command, CommanderError } from "commander";
 import "../backends/register.ts";
-import { XtError } from "../core/errors.ts";
+import { EXIT, XtError } from "../core/errors.ts";
 import { registerAttention } from "./commands/attention.ts";
 import { registerBench } from "./commands/bench.ts";
 import { registerCheck } from "./commands/check.ts";
@@ -12,17 +12,22 @@ import { registerPlot } from "./commands/plot.ts";
 import { registerSample } from "./commands/sample.ts";
 import { registerVit } from "./commands/vit.ts";
 import { failRun, finishRun } from "./distributed.ts";
+import { rewriteArgv } from "./argv.ts";
+import { exitWhenFlushed, ignoreBrokenPipe } from "./stdio.ts";
+
+ignoreBrokenPipe();
 
 const program = new Command();
 program
   .name("xt")
   .description("Transformer captioning and Vision Transformer (CS231n) with exact PyTorch parity")
   .version("0.1.0")
-  .showHelpAfterError()
+  // Commander's own messages ("error: unknown option '--x'") in xt's voice.
+  .configureOutput({ outputError: (s, write) => write(`xt: ${s.replace(/^error: /, "")}`) })
   .exitOverride();
 addDeviceOptions(program);
 
-let exitCode = 0;
+let exitCode: number = EXIT.ok;
 const exit = (code: number): void => {
   exitCode = code;
 };
@@ -35,28 +40,33 @@ registerInfo(program, exit);
 registerAttention(program, exit);
 registerPlot(program, exit);
 
-/** The design card's hyphenated spellings (train-vit, overfit-captioning, …) as aliases of "group sub". */
-function splitHyphenAlias(argv: string[]): string[] {
-  const m = /^(overfit|train|eval|cost)-([a-z]+)$/.exec(argv[2] ?? "");
-  const group = m && program.commands.find((c) => c.name() === m[1]);
-  if (!m || !group?.commands.some((c) => c.name() === m[2])) return argv;
-  return [argv[0]!, argv[1]!, m[1]!, m[2]!, ...argv.slice(3)];
+// After a usage error, one line pointing to the command's help (not the whole help).
+(function hintHelp(c: Command, path: string): void {
+  c.showHelpAfterError(`run '${path} --help' for usage`);
+  for (const sub of c.commands) hintHelp(sub, `${path} ${sub.name()}`);
+})(program, "xt");
+
+/** The exit code for what the run threw, after saying what went wrong. */
+function exitCodeFor(e: unknown): number {
+  // Commander has already printed its message (and the help hint): 0 for --help and --version,
+  // and every other commander error is a wrong command line.
+  if (e instanceof CommanderError) return e.exitCode === 0 ? EXIT.ok : EXIT.usage;
+  if (e instanceof XtError) {
+    failRun(e.message, e.exitCode); // a data-parallel run ends every rank
+    process.stderr.write(`xt: ${e.message}\n`);
+    return e.exitCode;
+  }
+  // A bug: keep its stack, and in a data-parallel run still end every rank.
+  const text = e instanceof Error ? (e.stack ?? e.message) : String(e);
+  failRun(text, EXIT.failure);
+  process.stderr.write(`${text}\n`);
+  return EXIT.failure;
 }
 
 try {
-  await program.parseAsync(splitHyphenAlias(process.argv));
+  await program.parseAsync(rewriteArgv(process.argv, program.commands));
+  finishRun(); // MPI_Finalize after a data-parallel run that ended normally (also when interrupted)
 } catch (e) {
-  if (e instanceof CommanderError) {
-    process.exit(e.exitCode);
-  }
-  if (e instanceof XtError) {
-    failRun(e.message, e.exitCode);
-    process.stderr.write(`xt: ${e.message}\n`);
-    process.exit(e.exitCode);
-  }
-  // A bug: keep its stack, and in a data-parallel run still end every rank.
-  failRun(e instanceof Error ? (e.stack ?? e.message) : String(e), 1);
-  throw e;
+  exitCode = exitCodeFor(e);
 }
-finishRun();
-process.exit(exitCode);
+await exitWhenFlushed(exitCode);

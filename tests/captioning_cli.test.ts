@@ -60,7 +60,7 @@ describe("overfit captioning", () => {
     const r = xt("overfit", "captioning", ...TINY, "--epochs", "1", "--plain", "--print-every", "1");
     expect(r.code).toBe(0);
     expect(r.out).toContain("step 1/2");
-    expect(r.out).toMatch(/Final loss: \d+\.\d+/);
+    expect(r.out).toMatch(/Final training loss \(last batch\): \d+\.\d+/);
     expect(r.out).not.toContain("\x1b[");
   });
 

@@ -53,7 +53,8 @@ describe("train vit: run folders", () => {
     const dir = join(TMP, "runs", "train-vit-cifar10");
     expect(JSON.parse(readFileSync(join(dir, "results.json"), "utf8"))["test_acc@1"]).toHaveLength(2);
     expect(JSON.parse(readFileSync(join(dir, "last.json"), "utf8"))).toMatchObject({ step: 8, epoch: 2 });
-    expect(readFileSync(join(dir, "events.jsonl"), "utf8").trim().split("\n").length).toBe(7 + ev.length); // appended
+    // appended to the first run's 8 events (start, 4 steps, its test pass's eval, epoch, end)
+    expect(readFileSync(join(dir, "events.jsonl"), "utf8").trim().split("\n").length).toBe(8 + ev.length);
     // The same as a run of 2 epochs from the start.
     const full = xt(...VIT, "--epochs", "2", "--save", join(TMP, "full2"), "--json");
     const steps = (out: string) => lines(out).filter((e) => e.type === "step").map((e) => e.loss);

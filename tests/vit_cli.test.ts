@@ -81,6 +81,17 @@ describe("xt train vit / eval vit", () => {
     expect(existsSync(join(TMP, "tiny.best.optim.safetensors"))).toBe(false);
   });
 
+  test("plain output names what it prints: the test pass, test loss/accuracy, the best epoch's accuracy", () => {
+    const r = xt("train", "vit", "--dataset", "cifar10", "--data-dir", FIX, ...TINY, "--patch-size", "8", "--batch-size", "4",
+      "--epochs", "1", "--save", join(TMP, "plain.safetensors"));
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("testing on 4 test examples…");
+    expect(r.stdout).toMatch(/done {2}4 steps in [\d.]+s {2}test loss \d\.\d{4} {2}test acc \d\.\d{4} {2}best test acc/);
+    expect(r.stdout).toMatch(/Test accuracy after the last epoch: [\d.]+ \(test loss [\d.]+\)\n/);
+    expect(r.stdout).toMatch(/Accuracy on test set \(best epoch\): [\d.]+\n/);
+    expect(r.stdout).not.toContain("final loss");
+  });
+
   test("eval vit reproduces the best epoch's test accuracy and prints a confusion matrix", () => {
     const j = xt("eval", "vit", "--checkpoint", join(TMP, "tiny.best"), "--data-dir", FIX, "--json");
     expect(j.code).toBe(0);
@@ -162,7 +173,7 @@ describe("bad input: a clear message and a non-zero exit", () => {
     ["fractional --batch-size", () => ["train", "vit", "--batch-size", "6.5"], /--batch-size: expected a whole number/, 2],
     ["non-numeric --patch-size", () => ["cost", "vit", "--patch-size", "eight"], /--patch-size: expected a number/, 2],
     ["--dropout out of range", () => ["overfit", "vit", "--dropout", "1.5"], /--dropout: 1.5 is out of range/, 2],
-    ["heads that do not divide D", () => ["cost", "vit", "--embed-dim", "30", "--heads", "4"], /--embed-dim 30 is not divisible by --heads 4/, 2],
+    ["heads that do not divide D", () => ["cost", "vit", "--embed-dim", "30", "--heads", "4"], /--embed-dim 30 is not divisible by --num-heads 4/, 2],
     ["unknown data set", () => ["train", "vit", "--dataset", "imagenet"], /unknown data set 'imagenet'/, 2],
     ["missing checkpoint", () => ["eval", "vit", "--checkpoint", join(TMP, "none.safetensors")], /none\.safetensors: checkpoint file not found/],
     ["eval without --checkpoint", () => ["eval", "vit"], /--checkpoint FILE is required/, 2],

@@ -8,7 +8,7 @@
  */
 import type { Command } from "commander";
 import { supportsColor } from "chalk";
-import { XtError } from "../../core/errors.ts";
+import { UsageError, XtError } from "../../core/errors.ts";
 import { decodeCaptions, gatherCocoBatch } from "../../core/data/coco.ts";
 import { captureAttention } from "../../core/models/attention_capture.ts";
 import { noGrad } from "../../core/autograd.ts";
@@ -50,15 +50,15 @@ export interface AttentionVitReport extends VitAttention {
 }
 
 export async function attentionVit(o: AttentionVitOpts): Promise<AttentionVitReport> {
-  if (!o.checkpoint) throw new XtError("attention vit: --checkpoint FILE is required", 2);
+  if (!o.checkpoint) throw new UsageError("attention vit: --checkpoint FILE is required");
   const split = o.split ?? "test";
-  if (split !== "test" && split !== "train") throw new XtError(`--split: expected 'test' or 'train', got '${split}'`, 2);
+  if (split !== "test" && split !== "train") throw new UsageError(`--split: expected 'test' or 'train', got '${split}'`);
   const index = o.index === undefined ? 0 : parseIntFlag("--index", o.index, 0);
   if (o.out !== undefined) figureFormat(o.out);
   const vit = loadVitCheckpoint(o.checkpoint);
   const name = o.dataset !== undefined ? parseDatasetName(o.dataset) : vit.dataset ?? "fashion-mnist";
   const ds = loadVitSplit(name, split, o.dataDir);
-  if (index >= ds.n) throw new XtError(`--index ${index}: the ${name} ${split} split has ${ds.n} images (0…${ds.n - 1})`, 2);
+  if (index >= ds.n) throw new UsageError(`--index ${index}: the ${name} ${split} split has ${ds.n} images (0…${ds.n - 1})`);
   const m = vit.model;
   if (ds.height !== m.imgSize || ds.channels !== m.inChannels || ds.classes.length !== m.numClasses) {
     throw new XtError(
@@ -177,9 +177,9 @@ export interface AttentionCaptioningReport {
 }
 
 export async function attentionCaptioning(o: AttentionCaptioningOpts): Promise<AttentionCaptioningReport> {
-  if (!o.checkpoint) throw new XtError("attention captioning: --checkpoint FILE is required", 2);
+  if (!o.checkpoint) throw new UsageError("attention captioning: --checkpoint FILE is required");
   const split = o.split ?? "train";
-  if (split !== "train" && split !== "val") throw new XtError(`--split: expected 'train' or 'val', got '${split}'`, 2);
+  if (split !== "train" && split !== "val") throw new UsageError(`--split: expected 'train' or 'val', got '${split}'`);
   const index = o.index === undefined ? 0 : parseIntFlag("--index", o.index, 0);
   if (o.out !== undefined) figureFormat(o.out);
   const path = o.checkpoint;
@@ -189,7 +189,7 @@ export async function attentionCaptioning(o: AttentionCaptioningOpts): Promise<A
   model.eval();
   const data = await loadCheckpointData(ck, path, o.dataDir);
   const s = data[split];
-  if (index >= s.numCaptions) throw new XtError(`--index ${index}: the ${split} split of ${data.source} has ${s.numCaptions} captions (0…${s.numCaptions - 1})`, 2);
+  if (index >= s.numCaptions) throw new UsageError(`--index ${index}: the ${split} split of ${data.source} has ${s.numCaptions} captions (0…${s.numCaptions - 1})`);
   const one = gatherCocoBatch(s, [index]);
   const img = one.imageIdxs[0]!;
   const features = fromArray(one.features, [1, data.featureDim]);

@@ -1,15 +1,17 @@
 /**
- * `xt bench <workload>`: time xt's own workloads on this machine (issue 7). bench/compare.ts runs
- * the same workloads in PyTorch beside them and prints the ratios.
+ * `xt bench <workload>`: time xt's own workloads on this machine (issue 7). In a checkout,
+ * `npm run bench:compare` (bench/compare.ts) runs the same workloads in PyTorch beside them and
+ * prints the ratios.
  */
 import type { Command } from "commander";
 import { vitWorkload, timeRuns, tick } from "../../bench/workloads.ts";
 import { CHECKS, runChecks } from "../../checks/index.ts";
 import { currentBackend, registeredDevices } from "../../core/device.ts";
-import { XtError } from "../../core/errors.ts";
+import { UsageError } from "../../core/errors.ts";
 import { randn } from "../../core/index.ts";
 import { startCaptioningRun } from "../../core/train/captioning_run.ts";
 import { parseIntFlag } from "../flags.ts";
+import { statusLine } from "../render/status_line.ts";
 
 export const WORKLOADS = ["vit-train", "caption-overfit", "check-all", "matmul"] as const;
 type Workload = (typeof WORKLOADS)[number];
@@ -45,7 +47,15 @@ async function captionOverfit(): Promise<Record<string, number>> {
     command: "bench caption-overfit", seed: 231, maxTrain: 50, pcaFeatures: true,
     wordvecDim: 256, numHeads: 2, numLayers: 2, maxLength: 30, epochs: 100, batchSize: 25, lr: 1e-3,
   });
-  const r = await run.solver.train({});
+  const status = statusLine();
+  let r;
+  try {
+    r = await run.solver.train({
+      sink: (e) => void (e.type === "step" && status.update(`caption-overfit: iteration ${e.step}/${e.totalSteps}`)),
+    });
+  } finally {
+    status.done();
+  }
   return { seconds: (performance.now() - t0) / 1000, iterations: r.iterations, final_loss: r.finalLoss ?? NaN };
 }
 
@@ -86,7 +96,7 @@ function matmul(steps: number): Record<string, number> {
 
 export async function runBench(workload: string, opts: BenchOpts): Promise<number> {
   if (!(WORKLOADS as readonly string[]).includes(workload)) {
-    throw new XtError(`unknown workload '${workload}'; valid workloads: ${WORKLOADS.join(", ")}`, 2);
+    throw new UsageError(`unknown workload '${workload}'; valid workloads: ${WORKLOADS.join(", ")}`);
   }
   const steps = opts.steps === undefined ? 10 : parseIntFlag("--steps", opts.steps, 1, 10_000);
   const w = workload as Workload;
@@ -105,7 +115,7 @@ export function registerBench(program: Command, exit: (code: number) => void): v
   program
     .command("bench")
     .argument("<workload>", WORKLOADS.join(", "))
-    .description("time one of xt's workloads on this machine (bench/compare.ts puts PyTorch beside it)")
+    .description("time one of xt's workloads on this machine (in a checkout of xt, `npm run bench:compare` puts PyTorch beside it)")
     .option("--steps <n>", "timed steps for vit-train and matmul (default 10)")
     .option("--json", "print one JSON object")
     .action(async (workload: string, opts: BenchOpts) => exit(await runBench(workload, opts)));

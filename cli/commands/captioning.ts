@@ -7,7 +7,7 @@ import { basename } from "node:path";
 import type { Command } from "commander";
 import { EMBEDDED_COCO_LOCATION } from "../../core/data/coco.ts";
 import { currentBackend } from "../../core/device.ts";
-import { XtError } from "../../core/errors.ts";
+import { EXIT } from "../../core/errors.ts";
 import { writeFileAtomic } from "../../core/io/atomic_write.ts";
 import { jsonText } from "../../core/io/json_text.ts";
 import { captioningResults, evaluateCaptioningLoss } from "../../core/train/captioning_solver.ts";
@@ -17,13 +17,13 @@ import {
 } from "../../core/train/captioning_run.ts";
 import { chooseRunFiles, type RunFiles } from "../../core/train/run_files.ts";
 import { parseIntFlag, parseNumberFlag } from "../flags.ts";
+import { addDepthFlags, addOutputFlags, parentCommand, printEveryFrom, type OutputFlags } from "../options.ts";
 import { lossCurveSvg } from "../render/figures/line_chart.ts";
 import { figureFormat, writeFigure } from "../render/figures/write_figure.ts";
-import { INTERRUPT_EXIT_CODE } from "../render/interrupt.ts";
 import { distributedFlags, openDataParallel, type DistributedFlags } from "../distributed.ts";
 import { withTrainingOutput } from "../training_output.ts";
 
-export interface CaptioningCommandOpts extends DistributedFlags {
+export interface CaptioningCommandOpts extends OutputFlags, DistributedFlags {
   maxTrain?: string;
   wordvecDim?: string;
   numHeads?: string;
@@ -40,10 +40,6 @@ export interface CaptioningCommandOpts extends DistributedFlags {
   resume?: string;
   overwrite?: boolean;
   valCaptions?: string;
-  json?: boolean;
-  plain?: boolean;
-  printEvery?: string;
-  color?: boolean;
 }
 
 type Mode = "overfit" | "train";
@@ -51,12 +47,12 @@ type Mode = "overfit" | "train";
 /** The notebook's overfit cell. */
 export const OVERFIT_DEFAULTS = {
   maxTrain: 50 as number | null, wordvecDim: 256, numHeads: 2, numLayers: 2, maxLength: 30,
-  epochs: 100, batchSize: 25, lr: 1e-3, seed: 231, pca: true, printEvery: 10,
+  epochs: 100, batchSize: 25, lr: 1e-3, seed: 231, pca: true,
 };
 /** Longer runs: the whole train split, the notebook's model. */
 export const TRAIN_DEFAULTS = {
   maxTrain: null as number | null, wordvecDim: 256, numHeads: 2, numLayers: 2, maxLength: 30,
-  epochs: 10, batchSize: 25, lr: 1e-3, seed: 231, pca: true, printEvery: 10, valCaptions: 1000,
+  epochs: 10, batchSize: 25, lr: 1e-3, seed: 231, pca: true, valCaptions: 1000,
 };
 
 function parseMaxTrain(raw: string): number | null {
@@ -80,7 +76,7 @@ export async function runCaptioningCommand(mode: Mode, o: CaptioningCommandOpts)
     pcaFeatures: o.pca,
   };
   const epochs = o.epochs === undefined ? undefined : parseIntFlag("--epochs", o.epochs, 0);
-  const printEvery = o.printEvery === undefined ? d.printEvery : parseIntFlag("--print-every", o.printEvery, 1);
+  const printEvery = printEveryFrom(o);
   const valCaptions = mode === "train"
     ? (o.valCaptions === undefined ? TRAIN_DEFAULTS.valCaptions : parseIntFlag("--val-captions", o.valCaptions, 1))
     : undefined;
@@ -161,7 +157,7 @@ export async function runCaptioningCommand(mode: Mode, o: CaptioningCommandOpts)
         return { ...(lastFile ? { checkpoint: lastFile } : {}), ...(bestFile ? { best: bestFile } : {}) };
       },
     }), !rank0);
-  if (!rank0) return result.interrupted ? INTERRUPT_EXIT_CODE : 0;
+  if (!rank0) return result.interrupted ? EXIT.interrupted : EXIT.ok;
   if (o.plot) {
     await writeFigure(o.plot, lossCurveSvg(solver.lossHistory, {
       title: `${command}: training loss history`,
@@ -169,7 +165,8 @@ export async function runCaptioningCommand(mode: Mode, o: CaptioningCommandOpts)
     }), "--plot");
   }
   if (!o.json) {
-    if (result.finalLoss !== undefined) process.stdout.write(`Final loss: ${result.finalLoss}\n`);
+    // The notebook's "Final loss": loss_history[-1], the last minibatch's training loss.
+    if (result.finalLoss !== undefined) process.stdout.write(`Final training loss (last batch): ${result.finalLoss}\n`);
     if (o.plot) process.stdout.write(`Loss curve: ${o.plot}\n`);
     if (lastFile && result.interrupted) {
       process.stdout.write(`Interrupted at iteration ${solver.iteration}; the run's state is in ${lastFile}. Resume with: xt ${command} --resume ${lastFile}\n`);
@@ -177,20 +174,14 @@ export async function runCaptioningCommand(mode: Mode, o: CaptioningCommandOpts)
       process.stdout.write(`Checkpoint: ${lastFile}${files?.dir ? ` (run folder ${files.dir})` : ""}\n`);
     }
   }
-  return result.interrupted ? INTERRUPT_EXIT_CODE : 0;
-}
-
-/** The `overfit` / `train` parent command, shared with other models' subcommands. */
-export function parentCommand(program: Command, name: string, description: string): Command {
-  return program.commands.find((c) => c.name() === name) ?? program.command(name).description(description);
+  return result.interrupted ? EXIT.interrupted : EXIT.ok;
 }
 
 function addCaptioningFlags(c: Command, mode: Mode): Command {
   const d = mode === "overfit" ? OVERFIT_DEFAULTS : TRAIN_DEFAULTS;
   c.option("--max-train <n>", `train on n captions drawn like load_coco_data(max_train=n) (${mode === "train" ? "'all' or unset: the whole split" : `default ${d.maxTrain}`})`)
-    .option("--wordvec-dim <n>", `word vector (model) width (default ${d.wordvecDim})`)
-    .option("--num-heads <n>", `attention heads (default ${d.numHeads})`)
-    .option("--num-layers <n>", `decoder layers (default ${d.numLayers})`)
+    .option("--wordvec-dim <n>", `word vector (model) width (default ${d.wordvecDim})`);
+  addDepthFlags(c, `decoder layers (default ${d.numLayers})`, `attention heads (default ${d.numHeads})`)
     .option("--max-length <n>", `model max_length (default ${d.maxLength})`)
     .option("--epochs <n>", `epochs (default ${d.epochs}); with --resume, the total to reach`)
     .option("--batch-size <n>", `minibatch size${mode === "train" ? ", per rank under mpirun" : ""} (default ${d.batchSize})`)
@@ -204,11 +195,8 @@ function addCaptioningFlags(c: Command, mode: Mode): Command {
       ? "the resumable checkpoint FILE.safetensors (+ .json, .optim.safetensors) each epoch, the best model FILE.best.*, FILE.results.json (default: a fresh folder runs/train-captioning-<data>/)"
       : "write a resumable checkpoint FILE.safetensors (+ .json, .optim.safetensors) and FILE.results.json at the end")
     .option("--resume <file>", "continue the run saved in this checkpoint (FILE, FILE.safetensors, FILE.json or its run folder); it keeps saving there unless --save")
-    .option("--overwrite", "let --save replace a previous run's files")
-    .option("--json", "print JSON lines (start, step, epoch, end events)")
-    .option("--plain", "plain progress lines")
-    .option("--print-every <n>", `print every n steps (default ${d.printEvery})`)
-    .option("--no-color", "no colour");
+    .option("--overwrite", "let --save replace a previous run's files");
+  addOutputFlags(c);
   if (mode === "train") {
     c.option("--val-captions <n>", `validation loss on the first n val captions (default ${TRAIN_DEFAULTS.valCaptions})`);
     distributedFlags(c);
@@ -220,7 +208,7 @@ export function registerCaptioning(program: Command, exit: (code: number) => voi
   const overfit = parentCommand(program, "overfit", "overfit a model on a small training set (the notebook's overfit cells)");
   addCaptioningFlags(
     overfit.command("captioning").description(
-      "overfit the captioning transformer on 50 training captions with the notebook's settings; prints progress and the final loss",
+      "overfit the captioning transformer on 50 training captions with the notebook's settings; prints progress and the final training loss",
     ),
     "overfit",
   ).action(async (opts: CaptioningCommandOpts) => exit(await runCaptioningCommand("overfit", opts)));

@@ -44,10 +44,6 @@ export function registerCheck(program: Command, exit: (code: number) => void): v
       .argument("[name]", `one of ${[...CHECK_NAMES, "all"].join(", ")}`, "all")
       .description("run the notebook's numeric checks and grade them against its expected arrays"),
   ).action((name: string, opts: CheckOpts) => exit(runCheckCommand(name, opts)));
-  // The design card's hyphenated spellings.
-  for (const n of CHECK_NAMES) {
-    addFlags(program.command(`check-${n}`, { hidden: true }).description(`same as 'check ${n}'`)).action((opts: CheckOpts) =>
-      exit(runCheckCommand(n, opts)),
-    );
-  }
+  // The design card's hyphenated spellings (check-attention, check-all) are rewritten to
+  // `check <name>` in cli/argv.ts.
 }

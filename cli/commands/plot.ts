@@ -3,7 +3,7 @@
  * event logs (several runs overlaid), or an ablation's grouped bars with error bars.
  */
 import type { Command } from "commander";
-import { XtError } from "../../core/errors.ts";
+import { UsageError } from "../../core/errors.ts";
 import { readRunRecord, runLabel, type AblationRecord, type CurvesRecord } from "../../core/train/run_records.ts";
 import { ablationSvg } from "../render/figures/ablation_figure.ts";
 import { learningCurvesSvg } from "../render/figures/learning_curves_figure.ts";
@@ -30,14 +30,14 @@ function dataLines(records: { dataset?: string; command?: string }[], names: str
 
 /** The figure's SVG for the given files. */
 export function plotFigure(files: string[], title?: string): string {
-  if (files.length === 0) throw new XtError("plot: name at least one run folder, results JSON, event log or ablation file", 2);
+  if (files.length === 0) throw new UsageError("plot: name at least one run folder, results JSON, event log or ablation file");
   const records = files.map(readRunRecord);
   const names = labels(files);
   const ablations = records.filter((r): r is AblationRecord => r.kind === "ablation");
   if (ablations.length > 0 && ablations.length < records.length) {
     const a = files[records.findIndex((r) => r.kind === "ablation")]!;
     const c = files[records.findIndex((r) => r.kind === "curves")]!;
-    throw new XtError(`plot: ${a} is an ablation and ${c} a training run; plot them separately`, 2);
+    throw new UsageError(`plot: ${a} is an ablation and ${c} a training run; plot them separately`);
   }
   if (ablations.length > 0) {
     return ablationSvg({
@@ -58,7 +58,7 @@ export function plotFigure(files: string[], title?: string): string {
 }
 
 export async function runPlot(files: string[], o: PlotOpts): Promise<number> {
-  if (!o.out) throw new XtError("plot: --out FILE.svg|FILE.png is required", 2);
+  if (!o.out) throw new UsageError("plot: --out FILE.svg|FILE.png is required");
   figureFormat(o.out);
   await writeFigure(o.out, plotFigure(files, o.title));
   process.stdout.write(`Figure: ${o.out}\n`);

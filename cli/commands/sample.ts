@@ -9,7 +9,7 @@
  * subsample (re-drawn from the run's seed and checked against the checkpoint).
  */
 import type { Command } from "commander";
-import { DataError, XtError } from "../../core/errors.ts";
+import { DataError, UsageError } from "../../core/errors.ts";
 import { decodeCaptions, sampleCocoMinibatch } from "../../core/data/coco.ts";
 import { fromArray } from "../../core/ops/creation.ts";
 import { NumpyRandomState, defaultGenerator, manualSeed } from "../../core/random/index.ts";
@@ -47,9 +47,9 @@ export interface SampleResult {
 }
 
 export async function sampleCaptions(o: SampleOpts): Promise<SampleResult> {
-  if (!o.checkpoint) throw new XtError("sample: --checkpoint FILE is required", 2);
+  if (!o.checkpoint) throw new UsageError("sample: --checkpoint FILE is required");
   const split = o.split ?? "train";
-  if (split !== "train" && split !== "val") throw new XtError(`--split: expected 'train' or 'val', got '${split}'`, 2);
+  if (split !== "train" && split !== "val") throw new UsageError(`--split: expected 'train' or 'val', got '${split}'`);
   const n = o.n === undefined ? 2 : parseIntFlag("-n", o.n, 1);
   const maxLength = o.maxLength === undefined ? 30 : parseIntFlag("--max-length", o.maxLength, 1);
   const seed = o.seed === undefined ? undefined : parseIntFlag("--seed", o.seed, 0, 0xffffffff);
@@ -58,7 +58,7 @@ export async function sampleCaptions(o: SampleOpts): Promise<SampleResult> {
   // A resumable checkpoint carries the run's RNG states, which sampling continues (unless --seed).
   const ck = readCaptioningCheckpoint(path, { training: seed === undefined ? "if-present" : false });
   if (maxLength > ck.config.maxLength) {
-    throw new XtError(`--max-length ${maxLength} exceeds the model's max_length ${ck.config.maxLength}`, 2);
+    throw new UsageError(`--max-length ${maxLength} exceeds the model's max_length ${ck.config.maxLength}`);
   }
   const model = modelFromCheckpoint(ck, path);
   const run = ck.run;

@@ -6,7 +6,7 @@
  *   xt cost vit      parameters and FLOPs per layer, and what doubling a size does (Inline Q3)
  */
 import type { Command } from "commander";
-import { XtError } from "../../core/errors.ts";
+import { EXIT, UsageError, XtError } from "../../core/errors.ts";
 import type { ImageDataset, ImageDatasetName } from "../../core/data/image_dataset.ts";
 import { takeFirst } from "../../core/data/dataloader.ts";
 import { currentBackend } from "../../core/device.ts";
@@ -14,7 +14,7 @@ import { loadCheckpoint } from "../../core/io/checkpoint.ts";
 import { chooseRunFiles } from "../../core/train/run_files.ts";
 import { stopSignal } from "../../core/train/stop.ts";
 import {
-  DATASET_SHAPES, NOTEBOOK_VIT, VIT_OVERFIT_DEFAULTS, VIT_TRAIN_DEFAULTS, describeVit,
+  DATASET_SHAPES, MODEL_FLAGS, NOTEBOOK_VIT, VIT_OVERFIT_DEFAULTS, VIT_TRAIN_DEFAULTS, describeVit,
   resolveModelConfig, validateModelConfig, type VitModelConfig, type VitModelOverrides,
 } from "../../core/train/vit_config.ts";
 import { vitCost, vitScaling, type VitCost, type VitScaling } from "../../core/train/vit_cost.ts";
@@ -24,8 +24,10 @@ import { evaluateClassifier, type EvalResult } from "../../core/train/vit_eval.t
 import type { TrainClassifierResult } from "../../core/train/classifier_trainer.ts";
 import { overfitVit, prepareVitResume, resumeVit, trainVit } from "../../core/train/vit_trainer.ts";
 import { parseIntFlag, parseNumberFlag } from "../flags.ts";
+import { addDepthFlags, addOutputFlags, parentCommand, printEveryFrom, type OutputFlags } from "../options.ts";
 import { confusionSvg } from "../render/figures/confusion_figure.ts";
 import { figureFormat, writeFigure } from "../render/figures/write_figure.ts";
+import { statusLine } from "../render/status_line.ts";
 import { distributedFlags, openDataParallel, type DistributedFlags } from "../distributed.ts";
 import { withTrainingOutput } from "../training_output.ts";
 import { makeStyle } from "../render/style.ts";
@@ -35,17 +37,10 @@ export interface VitModelFlags {
   patchSize?: string;
   inChannels?: string;
   embedDim?: string;
-  layers?: string;
-  heads?: string;
+  numLayers?: string;
+  numHeads?: string;
   ffnDim?: string;
   dropout?: string;
-}
-
-interface OutputFlags {
-  json?: boolean;
-  plain?: boolean;
-  printEvery?: string;
-  color?: boolean;
 }
 
 export interface OverfitVitFlags extends VitModelFlags, OutputFlags {
@@ -102,8 +97,8 @@ export function parseModelFlags(o: VitModelFlags): VitModelOverrides {
     patchSize: int("--patch-size", o.patchSize),
     inChannels: int("--in-channels", o.inChannels),
     embedDim: int("--embed-dim", o.embedDim),
-    numLayers: int("--layers", o.layers),
-    numHeads: int("--heads", o.heads),
+    numLayers: int("--num-layers", o.numLayers),
+    numHeads: int("--num-heads", o.numHeads),
     dimFeedforward: int("--ffn-dim", o.ffnDim),
     dropout: o.dropout === undefined ? undefined : parseNumberFlag("--dropout", o.dropout, 0, 0.999999),
   };
@@ -113,10 +108,10 @@ export function parseModelFlags(o: VitModelFlags): VitModelOverrides {
 function checkModelFitsData(cfg: VitModelConfig, ds: ImageDataset, what: string): void {
   if (ds.height !== ds.width) throw new XtError(`${ds.source}: images are ${ds.height}×${ds.width}; the ViT needs square images`);
   if (cfg.imgSize !== ds.height) {
-    throw new XtError(`--img-size ${cfg.imgSize} does not match the ${what} images (${ds.height}×${ds.width}); leave it out to follow the data`, 2);
+    throw new UsageError(`--img-size ${cfg.imgSize} does not match the ${what} images (${ds.height}×${ds.width}); leave it out to follow the data`);
   }
   if (cfg.inChannels !== ds.channels) {
-    throw new XtError(`--in-channels ${cfg.inChannels} does not match the ${what} images (${ds.channels} channel${ds.channels === 1 ? "" : "s"}); leave it out to follow the data`, 2);
+    throw new UsageError(`--in-channels ${cfg.inChannels} does not match the ${what} images (${ds.channels} channel${ds.channels === 1 ? "" : "s"}); leave it out to follow the data`);
   }
   validateModelConfig(cfg);
 }
@@ -136,7 +131,7 @@ export async function runOverfitVit(o: OverfitVitFlags): Promise<number> {
   const weightDecay = o.weightDecay === undefined ? d.weightDecay : parseNumberFlag("--weight-decay", o.weightDecay, 0);
   const steps = o.steps === undefined ? d.steps : parseIntFlag("--steps", o.steps, 1);
   const seed = o.seed === undefined ? DEFAULT_SEED : parseIntFlag("--seed", o.seed, 0, 0xffffffff);
-  const printEvery = o.printEvery === undefined ? 10 : parseIntFlag("--print-every", o.printEvery, 1);
+  const printEvery = printEveryFrom(o);
   const full = useEmbedded ? await loadEmbeddedFirst64() : loadVitSplit(name, "train", o.dataDir);
   const data = takeFirst(full, 64);
   const model = resolveModelConfig(d.model, dataShape(data), { dropout: 0, ...stripUndefined(flags) });
@@ -150,7 +145,7 @@ export async function runOverfitVit(o: OverfitVitFlags): Promise<number> {
     const when = o.untilPerfect && r.accuracy === 1 && !r.interrupted ? ` (reached at step ${r.steps})` : "";
     process.stdout.write(`Overfitting ViT on one batch. Top-1 accuracy: ${r.accuracy}${when}\n`);
   }
-  return r.interrupted ? 130 : 0;
+  return r.interrupted ? EXIT.interrupted : EXIT.ok;
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {
@@ -171,8 +166,8 @@ export async function runTrainVit(o: TrainVitFlags): Promise<number> {
   const seed = o.seed === undefined ? DEFAULT_SEED : parseIntFlag("--seed", o.seed, 0, 0xffffffff);
   const maxTrain = o.maxTrain === undefined ? undefined : parseIntFlag("--max-train", o.maxTrain, 1);
   const maxTest = o.maxTest === undefined ? undefined : parseIntFlag("--max-test", o.maxTest, 1);
-  const printEvery = o.printEvery === undefined ? 10 : parseIntFlag("--print-every", o.printEvery, 1);
-  if (o.results === "") throw new XtError("--results: expected a file name", 2);
+  const printEvery = printEveryFrom(o);
+  if (o.results === "") throw new UsageError("--results: expected a file name");
   // Validate the flags that do not need the data before reading 60,000 images.
   validateModelConfig({ ...d.model, ...stripUndefined(flags), imgSize: flags.imgSize ?? DATASET_SHAPES[name].size, inChannels: flags.inChannels ?? DATASET_SHAPES[name].channels });
   const parallel = openDataParallel(o);
@@ -194,15 +189,15 @@ export async function runTrainVit(o: TrainVitFlags): Promise<number> {
     files, results: rank0 ? o.results : undefined, sink, signal: stopSignal(), parallel,
   }), !rank0);
   if (!o.json && files) printTrainSummary(r, o.results ?? files.results, files.dir);
-  return r.interrupted ? 130 : 0;
+  return r.interrupted ? EXIT.interrupted : EXIT.ok;
 }
 
 /** `train vit --resume FILE`: the run continues where its last checkpoint left it, bit for bit. */
 async function runResumeVit(o: TrainVitFlags): Promise<number> {
   const flags = parseModelFlags(o);
   const epochs = o.epochs === undefined ? undefined : parseIntFlag("--epochs", o.epochs, 1);
-  const printEvery = o.printEvery === undefined ? 10 : parseIntFlag("--print-every", o.printEvery, 1);
-  if (o.results === "") throw new XtError("--results: expected a file name", 2);
+  const printEvery = printEveryFrom(o);
+  if (o.results === "") throw new UsageError("--results: expected a file name");
   const parallel = openDataParallel(o);
   const rank0 = (parallel?.rank ?? 0) === 0;
   const ck = loadCheckpoint(o.resume!, { training: true, prefer: "last", kind: "vit", kindName: "ViT" });
@@ -223,13 +218,18 @@ async function runResumeVit(o: TrainVitFlags): Promise<number> {
     datasetLabel: `${run.dataset} (${train.n} train / ${test.n} test images, ${train.source}), resumed from ${ck.paths.weights}`,
   }), !rank0);
   if (!o.json && files) printTrainSummary(r, o.results ?? files.results, files.dir);
-  return r.interrupted ? 130 : 0;
+  return r.interrupted ? EXIT.interrupted : EXIT.ok;
 }
 
 function printTrainSummary(r: TrainClassifierResult, results: string, dir: string | undefined): void {
   const out = (s: string): void => void process.stdout.write(`${s}\n`);
   const perEpoch = r.results.epoch_seconds.map((s) => `${s.toFixed(1)}s`).join(", ");
-  if (r.results["test_acc@1"].length > 0) out(`Accuracy on test set: ${r.results.best_test_acc}`);
+  const n = r.results["test_acc@1"].length;
+  if (n > 0) {
+    out(`Test accuracy after the last epoch: ${r.results["test_acc@1"][n - 1]} (test loss ${r.results.test_loss[n - 1]})`);
+    // The notebook's line: best_test_acc, the best epoch's test accuracy.
+    out(`Accuracy on test set (best epoch): ${r.results.best_test_acc}`);
+  }
   if (perEpoch) out(`Time per epoch: ${perEpoch}`);
   if (r.best) out(`Best model: ${r.best}`);
   if (r.results.epoch_seconds.length) out(`Results: ${results}`);
@@ -256,8 +256,8 @@ export interface EvalVitReport {
   perClassAccuracy: (number | null)[];
 }
 
-export async function evalVit(o: EvalVitFlags): Promise<EvalVitReport> {
-  if (!o.checkpoint) throw new XtError("eval vit: --checkpoint FILE is required", 2);
+export async function evalVit(o: EvalVitFlags, onBatch?: (done: number, total: number) => void): Promise<EvalVitReport> {
+  if (!o.checkpoint) throw new UsageError("eval vit: --checkpoint FILE is required");
   if (o.out !== undefined) figureFormat(o.out);
   const vit = loadVitCheckpoint(o.checkpoint);
   const model = vit.model;
@@ -273,7 +273,7 @@ export async function evalVit(o: EvalVitFlags): Promise<EvalVitReport> {
   if (test.classes.length !== model.numClasses) {
     throw new XtError(`${o.checkpoint}: the model has ${model.numClasses} classes, ${name} has ${test.classes.length}`);
   }
-  const ev: EvalResult = await evaluateClassifier(vit.net, test, { batchSize, numClasses: model.numClasses });
+  const ev: EvalResult = await evaluateClassifier(vit.net, test, { batchSize, numClasses: model.numClasses, onBatch });
   return {
     checkpoint: vit.paths.weights, dataset: name, source: test.source, model, classes: test.classes,
     loss: ev.loss, accuracy: ev.accuracy, correct: ev.correct, n: ev.n, confusion: ev.confusion,
@@ -288,10 +288,12 @@ export async function evalVit(o: EvalVitFlags): Promise<EvalVitReport> {
 export function confusionTable(r: Pick<EvalVitReport, "classes" | "confusion" | "perClassAccuracy">, bold: (s: string) => string = (s) => s): string {
   const C = r.classes.length;
   const labels = r.classes.map((c, i) => `${i} ${c.length > 14 ? `${c.slice(0, 13)}…` : c}`);
-  const lw = Math.max(10, ...labels.map((l) => l.length));
+  const corner = "true \\ predicted";
+  // The label column is as wide as its widest entry, the header's corner included.
+  const lw = Math.max(corner.length, ...labels.map((l) => l.length));
   const cells = r.confusion.map((row) => row.map(String));
   const cw = Math.max(4, ...cells.flat().map((s) => s.length), String(C - 1).length);
-  const head = `${"true \\ predicted".padEnd(lw)}  ${Array.from({ length: C }, (_, j) => String(j).padStart(cw)).join(" ")}  ${"acc".padStart(6)}`;
+  const head = `${corner.padEnd(lw)}  ${Array.from({ length: C }, (_, j) => String(j).padStart(cw)).join(" ")}  ${"acc".padStart(6)}`;
   const lines = [bold(head)];
   r.confusion.forEach((row, i) => {
     const acc = r.perClassAccuracy[i];
@@ -311,7 +313,13 @@ export function confusionFigure(r: EvalVitReport): string {
 }
 
 async function runEvalVit(o: EvalVitFlags): Promise<number> {
-  const r = await evalVit(o);
+  const status = statusLine();
+  let r: EvalVitReport;
+  try {
+    r = await evalVit(o, (done, total) => status.update(`evaluating: ${done.toLocaleString("en-US")}/${total.toLocaleString("en-US")} test images`));
+  } finally {
+    status.done();
+  }
   if (o.out) await writeFigure(o.out, confusionFigure(r));
   if (o.json) {
     process.stdout.write(JSON.stringify(r) + "\n");
@@ -341,20 +349,31 @@ const fmtRatio = (x: number): string => {
   return `×${s}`;
 };
 
-export function costConfig(o: CostVitFlags): VitModelConfig {
-  const flags = parseModelFlags(o);
+/** The model `cost vit` describes, and which one that is in words. */
+export interface CostModel {
+  config: VitModelConfig;
+  /** "the notebook's CIFAR-10 model", "train vit's fashion-mnist model", then any flags that change it. */
+  describes: string;
+}
+
+export function costConfig(o: CostVitFlags): CostModel {
+  const flags = stripUndefined(parseModelFlags(o));
   let base: VitModelConfig = { ...NOTEBOOK_VIT };
+  let describes = "the notebook's CIFAR-10 model (VisionTransformer() as the notebook builds it)";
   if (o.dataset !== undefined) {
     const name = parseDatasetName(o.dataset);
     const s = DATASET_SHAPES[name];
     base = { ...VIT_TRAIN_DEFAULTS[name].model, imgSize: s.size, inChannels: s.channels };
+    describes = `train vit's ${name} model (train vit --dataset ${name})`;
   }
-  const cfg = { ...base, ...stripUndefined(flags) };
-  validateModelConfig(cfg);
-  return cfg;
+  const config = { ...base, ...flags };
+  validateModelConfig(config);
+  const changed = Object.keys(flags).filter((k) => k !== "dropout") as (keyof VitModelConfig)[];
+  if (changed.length) describes += `, changed by ${changed.map((k) => `${MODEL_FLAGS[k]} ${config[k]}`).join(", ")}`;
+  return { config, describes };
 }
 
-export function costReport(cost: VitCost, scaling: VitScaling[]): string {
+export function costReport(cost: VitCost, scaling: VitScaling[], describes: string): string {
   const k = cost.config;
   const L = k.numLayers;
   const rows: [string, string, string, string][] = [
@@ -372,6 +391,7 @@ export function costReport(cost: VitCost, scaling: VitScaling[]): string {
   const w = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i]!.length), ["part", "params", "FLOPs/image"][i]!.length));
   const line = (r: string[]): string => `${r[0]!.padEnd(w[0]!)}  ${r[1]!.padStart(w[1]!)}  ${r[2]!.padStart(w[2]!)}  ${r[3]}`.trimEnd();
   const out = [
+    `Cost of ${describes}`,
     describeVit(k),
     `T = (${k.imgSize}/${k.patchSize})² = ${cost.tokens} tokens, p = ${k.patchSize}·${k.patchSize}·${k.inChannels} = ${cost.patchValues} values per patch, D = ${k.embedDim}, F = ${k.dimFeedforward}, K = ${k.numClasses}`,
     "FLOPs: forward pass, one image, matrix products (multiply-add = 2); softmax, GELU, norms left out",
@@ -408,14 +428,15 @@ export function costReport(cost: VitCost, scaling: VitScaling[]): string {
 }
 
 function runCostVit(o: CostVitFlags): number {
-  const cfg = costConfig(o);
+  const { config: cfg, describes } = costConfig(o);
   const cost = vitCost(cfg);
   const scaling = vitScaling(cfg);
   if (o.json) {
-    process.stdout.write(JSON.stringify({ ...cost, scaling: scaling.map(({ cost: c, ...s }) => ({ ...s, tokens: c.tokens, params: c.total.params, forwardFlops: c.total.forwardFlops })) }) + "\n");
+    process.stdout.write(JSON.stringify({ describes, ...cost, scaling: scaling.map(({ cost: c, ...s }) => ({ ...s, tokens: c.tokens, params: c.total.params, forwardFlops: c.total.forwardFlops })) }) + "\n");
   } else {
     const c = makeStyle(process.stdout, o.color === false);
-    const text = costReport(cost, scaling).split("\n");
+    const text = costReport(cost, scaling, describes).split("\n");
+    if (o.dataset === undefined) text.push("", "train vit trains a model shaped for its data set: `xt cost vit --dataset fashion-mnist` (or mnist, cifar10) describes that one.");
     text[0] = c.bold(text[0]!);
     process.stdout.write(text.join("\n") + "\n");
   }
@@ -424,19 +445,13 @@ function runCostVit(o: CostVitFlags): number {
 
 // ---------------------------------------------------------------------------------------------
 
-function parentCommand(program: Command, name: string, description: string): Command {
-  return program.commands.find((c) => c.name() === name) ?? program.command(name).description(description);
-}
-
 function addModelFlags(c: Command, models: Partial<Record<ImageDatasetName, VitModelConfig>>): Command {
   const d = (k: keyof VitModelConfig): string => perDataset(models as Record<ImageDatasetName, VitModelConfig>, k);
-  return c
-    .option("--img-size <n>", "image size (default: the data set's)")
+  c.option("--img-size <n>", "image size (default: the data set's)")
     .option("--patch-size <n>", `patch size (${d("patchSize")})`)
     .option("--in-channels <n>", "image channels (default: the data set's)")
-    .option("--embed-dim <n>", `embedding width D (${d("embedDim")})`)
-    .option("--layers <n>", `encoder layers (${d("numLayers")})`)
-    .option("--heads <n>", `attention heads (${d("numHeads")})`)
+    .option("--embed-dim <n>", `embedding width D (${d("embedDim")})`);
+  return addDepthFlags(c, `encoder layers (${d("numLayers")})`, `attention heads (${d("numHeads")})`)
     .option("--ffn-dim <n>", `feed-forward width (${d("dimFeedforward")})`)
     .option("--dropout <p>", `dropout (${d("dropout")})`);
 }
@@ -451,14 +466,6 @@ function perDataset<T extends object>(t: Readonly<Partial<Record<ImageDatasetNam
 
 const modelsOf = (t: Readonly<Record<ImageDatasetName, { model: VitModelConfig }>>): Record<ImageDatasetName, VitModelConfig> =>
   Object.fromEntries(Object.entries(t).map(([k, v]) => [k, v.model])) as Record<ImageDatasetName, VitModelConfig>;
-
-function addOutputFlags(c: Command): Command {
-  return c
-    .option("--json", "print JSON lines (start, step, epoch, end events)")
-    .option("--plain", "plain progress lines")
-    .option("--print-every <n>", "print every n steps (default 10)")
-    .option("--no-color", "no colour");
-}
 
 export function registerVit(program: Command, exit: (code: number) => void): void {
   const overfit = parentCommand(program, "overfit", "overfit a model on a small training set (the notebook's overfit cells)");
@@ -514,7 +521,7 @@ export function registerVit(program: Command, exit: (code: number) => void): voi
     cost.command("vit").description("parameters and FLOPs per layer of a ViT, and how they change when a size doubles (Inline Question 3)"),
     { cifar10: { ...NOTEBOOK_VIT } },
   )
-    .option("--dataset <name>", "start from this data set's training defaults instead of the notebook's model")
+    .option("--dataset <name>", "describe the model train vit trains on this data set: cifar10, fashion-mnist or mnist (default: the notebook's CIFAR-10 model)")
     .option("--json", "print the numbers as JSON")
     .option("--no-color", "no colour")
     .action((opts: CostVitFlags) => exit(runCostVit(opts)));

@@ -118,7 +118,7 @@ describe("dashboard frame", () => {
     const frame = ui.lastFrame()!;
     expect(frame).not.toContain(STOP_NOTICE);
     expect(frame).not.toContain("ETA");
-    expect(frame.split("\n").at(-1)).toBe("interrupted  2 steps in 0.2s  final loss 2.2800  checkpoint runs/x.ckpt");
+    expect(frame.split("\n").at(-1)).toBe("interrupted  2 steps in 0.2s  last batch loss 2.2800  checkpoint runs/x.ckpt");
   });
 
   test("narrow terminal: live lines are cut to the width, ending in …", () => {
@@ -129,6 +129,36 @@ describe("dashboard frame", () => {
     expect(live.some((l) => l.endsWith("…"))).toBe(true);
     const wide = frameAfter(events, colour, 200).frame;
     expect(wide.split("\n").find((l) => l.includes("30/100"))).toContain("█".repeat(15));
+  });
+
+  test("narrow terminal: the header and epoch lines are cut with … too (docs/output-modes.md)", () => {
+    const long: TrainEvent = {
+      ...start,
+      model: "VisionTransformer(img 28, patch 7, C 1, D 128, layers 6, heads 4, ffn 256, classes 10, dropout 0)",
+      dataset: "fashion-mnist (60000 train / 10000 test images, /usr/share/datasets/fashion-mnist)",
+    } as TrainEvent;
+    const epoch: TrainEvent = { type: "epoch", epoch: 1, epochs: 2, trainLoss: 1.8, trainAcc: 0.2, testLoss: 1.9, testAcc: 0.31, elapsedMs: 5200 };
+    const lines = frameAfter([long, step(1), epoch, step(51)], plain, 60).frame.split("\n");
+    for (const l of lines.slice(0, 4)) expect(l.length).toBeLessThanOrEqual(60);
+    expect(lines[1]).toStartWith("model VisionTransformer(img 28");
+    expect(lines[1]).toEndWith("…");
+    expect(lines[2]).toEndWith("…");
+    expect(lines[3]).toStartWith("epoch 1/2  train loss 1.8000");
+    expect(lines[3]).toEndWith("…");
+    // At the full width (100 here) a line one character too long is cut, not wrapped onto the next.
+    const full = frameAfter([long, step(1)], plain, 100).frame.split("\n");
+    expect(full[1]).toBe(`model ${(long as { model: string }).model}`.slice(0, 99) + "…");
+    expect(full[2]).toStartWith("data fashion-mnist");
+  });
+
+  test("a test pass shows its own progress bar until the epoch's summary", () => {
+    const ev = (batch: number, done: number): TrainEvent => ({ type: "eval", split: "test", batch, done, total: 1000, epoch: 1, elapsedMs: 5000 + batch });
+    const during = frameAfter([start, ...Array.from({ length: 50 }, (_, i) => step(i + 1)), ev(1, 250), ev(2, 500)]).frame;
+    const bar = during.split("\n").find((l) => l.startsWith("testing "))!;
+    expect(bar).toMatch(/^testing █+░+ 500\/1,000 test images$/);
+    const after = frameAfter([start, step(1), ev(1, 250),
+      { type: "epoch", epoch: 1, epochs: 2, trainLoss: 1.8, testLoss: 1.9, testAcc: 0.31, elapsedMs: 5200 }]).frame;
+    expect(after).not.toContain("testing ");
   });
 
   test("colour on: escape codes appear", () => {

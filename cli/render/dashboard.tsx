@@ -11,7 +11,7 @@
  * `progress.ts` imports it lazily and only for the dashboard. Colours come from the chalk
  * instance passed in (off for NO_COLOR / --no-color); ink adds none of its own.
  */
-import type { ChalkInstance } from "chalk";
+import { Chalk, type ChalkInstance } from "chalk";
 import { render, Static, Text, type Instance } from "ink";
 import { plainLine } from "./plain.ts";
 import type { FrameRenderer } from "./dashboard/live.ts";
@@ -109,6 +109,14 @@ export function liveLines(v: DashboardView, columns: number, c: ChalkInstance): 
   const barWidth = Math.max(10, Math.min(50, columns - tail.length - 1));
   const [filled, empty] = progressCells(frac, barWidth);
   lines.push(fit([[filled, c.green], [empty, c.gray], [tail, c.bold]], columns));
+  if (v.eval) {
+    // The test pass after an epoch: its own bar, so the run does not look stalled.
+    const e = v.eval;
+    const evalTail = ` ${e.done.toLocaleString("en-US")}/${e.total.toLocaleString("en-US")} ${e.split} ${exampleUnit(v)}`;
+    const evalLabel = e.split === "test" ? "testing " : "validating ";
+    const [ef, ee] = progressCells(e.total > 0 ? e.done / e.total : 0, Math.max(10, Math.min(40, columns - evalLabel.length - evalTail.length)));
+    lines.push(fit([[evalLabel], [ef, c.cyan], [ee, c.gray], [evalTail]], columns));
+  }
 
   const rate: string[] = [];
   if (v.stepsPerSec !== undefined) {
@@ -134,21 +142,26 @@ export function liveLines(v: DashboardView, columns: number, c: ChalkInstance): 
   return lines;
 }
 
-/** The run's header: the command, its size and device; the model; the data and the schedule. */
-export function headerLines(s: StartEvent, c: ChalkInstance): string[] {
-  const dot = c.gray(" · ");
-  const first = [c.bold(`xt ${s.command}`), `${s.params.toLocaleString("en-US")} params`, s.device].join(dot);
+/**
+ * The run's header: the command, its size and device; the model; the data and the schedule. Cut
+ * to the width like the live lines (a long model or data description would wrap).
+ */
+export function headerLines(s: StartEvent, c: ChalkInstance, columns: number): string[] {
+  const dot: Seg = [" · ", c.gray];
+  const first = fit([[`xt ${s.command}`, c.bold], dot, [`${s.params.toLocaleString("en-US")} params`], dot, [s.device]], columns);
   const third = [`data ${s.dataset}`, `${s.totalSteps} steps`];
   if (s.epochs !== undefined) third.push(`${s.epochs} epochs`);
   if (s.batchSize !== undefined) third.push(`batch ${s.batchSize}`);
-  return [first, c.gray(`model ${s.model}`), c.gray(third.join(" · "))];
+  return [first, fit([[`model ${s.model}`, c.gray]], columns), fit([[third.join(" · "), c.gray]], columns)];
 }
 
-/** The lines written once above the live area: the header, then one per epoch. */
-export function staticLines(v: DashboardView, c: ChalkInstance): string[] {
+const noColour = new Chalk({ level: 0 });
+
+/** The lines written once above the live area: the header, then one per epoch, cut to the width. */
+export function staticLines(v: DashboardView, c: ChalkInstance, columns: number): string[] {
   const out: string[] = [];
-  if (v.start) out.push(...headerLines(v.start, c));
-  for (const e of v.epochEvents) out.push(plainLine(e, 1, c)!);
+  if (v.start) out.push(...headerLines(v.start, c, columns));
+  for (const e of v.epochEvents) out.push(fit([[plainLine(e, 1, noColour)!, c.cyan]], columns));
   return out;
 }
 
@@ -166,7 +179,7 @@ export interface DashboardProps {
  * live area as one <Text> (one text node is about half the cost per frame of one per line).
  */
 export function Dashboard({ view, columns, c }: DashboardProps) {
-  const items = staticLines(view, c).map((text, i) => ({ key: String(i), text }));
+  const items = staticLines(view, c, columns).map((text, i) => ({ key: String(i), text }));
   return (
     <>
       <Static items={items}>{(it) => <Text key={it.key}>{it.text}</Text>}</Static>

@@ -12,10 +12,11 @@
  * costs ~4 µs (a setImmediate turn). "At once" for the second Ctrl-C therefore means "at the end
  * of the current step" (or at the next yield of any longer phase, such as an evaluation pass).
  */
+import { EXIT } from "../../core/errors.ts";
 import { requestStop } from "../../core/train/stop.ts";
 
 export const STOP_NOTICE = "stopping after this step… (Ctrl-C again to quit now)";
-export const INTERRUPT_EXIT_CODE = 130;
+export const INTERRUPT_EXIT_CODE = EXIT.interrupted;
 
 export interface InterruptOptions {
   /** Show the first-Ctrl-C notice. Default: a line on stderr. */

@@ -24,6 +24,8 @@ const run: TrainEvent[] = [
     accuracy: i < 12 ? undefined : 0.5,
     elapsedMs: (i + 1) * 200,
   })),
+  { type: "eval", split: "test", batch: 1, done: 16, total: 20, epoch: 1, elapsedMs: 2500 },
+  { type: "eval", split: "test", batch: 2, done: 20, total: 20, epoch: 1, elapsedMs: 2550 },
   { type: "epoch", epoch: 1, epochs: 2, trainLoss: 1.5, trainAcc: 0.25, testLoss: 1.75, testAcc: 0.2, elapsedMs: 2600 },
   { type: "epoch", epoch: 2, epochs: 2, trainLoss: 0.9, valLoss: 1.1, elapsedMs: 65_400 },
   { type: "end", steps: 25, elapsedMs: 65_500, loss: 0.8, accuracy: 0.5, best_test_acc: 0.2, checkpoint: "runs/vit.ckpt" },
@@ -46,9 +48,10 @@ describe("plain renderer", () => {
         "step 10/25  loss 1.5500  lr 1.0e-3  5.00 steps/s  2.0s",
         "step 20/25  loss 1.0500  acc 0.5000  lr 1.0e-3  5.00 steps/s  4.0s",
         "step 25/25  loss 0.8000  acc 0.5000  lr 1.0e-3  5.00 steps/s  5.0s",
+        "testing on 20 test examples…",
         "epoch 1/2  train loss 1.5000  train acc 0.2500  test loss 1.7500  test acc 0.2000  2.6s",
         "epoch 2/2  train loss 0.9000  val loss 1.1000  1m5s",
-        "done  25 steps in 1m6s  final loss 0.8000  accuracy 0.5000  best test acc 0.2000  checkpoint runs/vit.ckpt",
+        "done  25 steps in 1m6s  test loss 0.8000  test acc 0.5000  best test acc 0.2000  checkpoint runs/vit.ckpt",
         "",
       ].join("\n"),
     );
@@ -68,6 +71,13 @@ describe("plain renderer", () => {
     expect(fmtTime(119_600)).toBe("2m0s");
     expect(fmtTime(65_400)).toBe("1m5s");
     expect(fmtTime(7_384_000)).toBe("2h3m4s");
+  });
+
+  test("the end line names its loss: the last epoch's test loss, or the last training batch's", () => {
+    expect(plainLine({ type: "end", steps: 40, elapsedMs: 1500, loss: 0.25, accuracy: 1 }, 10, off))
+      .toBe("done  40 steps in 1.5s  last batch loss 0.2500  last batch acc 1.0000");
+    expect(plainLine({ type: "end", steps: 40, elapsedMs: 1500, loss: 0.5, accuracy: 0.8, best_test_acc: 0.81 }, 10, off))
+      .toBe("done  40 steps in 1.5s  test loss 0.5000  test acc 0.8000  best test acc 0.8100");
   });
 
   test("interrupted runs say so", () => {
@@ -102,7 +112,7 @@ describe("--json", () => {
     const lines = text.trimEnd().split("\n");
     expect(lines.length).toBe(run.length);
     expect(lines.map((l) => JSON.parse(l))).toEqual(JSON.parse(JSON.stringify(run)));
-    expect(lines.map((l) => JSON.parse(l).type)).toEqual(["start", ...Array(25).fill("step"), "epoch", "epoch", "end"]);
+    expect(lines.map((l) => JSON.parse(l).type)).toEqual(["start", ...Array(25).fill("step"), "eval", "eval", "epoch", "epoch", "end"]);
   });
 });
 
@@ -156,7 +166,7 @@ describe("createProgress", () => {
     for (const e of run) p.sink(e);
     p.close();
     expect(process.listenerCount("SIGINT")).toBe(listeners);
-    expect(pipe.text.split("\n").length).toBe(9);
+    expect(pipe.text.split("\n").length).toBe(10);
     expect(pipe.text).not.toContain(ESC);
 
     const tty = new FakeStream(true);

@@ -26,6 +26,9 @@ export function plainLine(e: TrainEvent, printEvery: number, c: ChalkInstance): 
       const acc = e.accuracy === undefined ? "" : `  acc ${fmtAcc(e.accuracy)}`;
       return `step ${String(e.step).padStart(String(e.totalSteps).length)}/${e.totalSteps}  loss ${fmtLoss(e.loss)}${acc}  lr ${e.lr.toExponential(1)}  ${rate.toFixed(2)} steps/s  ${fmtTime(e.elapsedMs)}`;
     }
+    case "eval":
+      // One line as a pass starts (its batches would flood a log); the dashboard shows its progress.
+      return e.batch === 1 ? `${e.split === "test" ? "testing" : "validating"} on ${e.total.toLocaleString("en-US")} ${e.split} examples…` : null;
     case "epoch": {
       const parts = [`epoch ${e.epoch}/${e.epochs}`, `train loss ${fmtLoss(e.trainLoss)}`];
       if (e.trainAcc !== undefined) parts.push(`train acc ${fmtAcc(e.trainAcc)}`);
@@ -37,8 +40,11 @@ export function plainLine(e: TrainEvent, printEvery: number, c: ChalkInstance): 
     }
     case "end": {
       const parts = [e.interrupted ? "interrupted" : "done", `${e.steps} steps in ${fmtTime(e.elapsedMs)}`];
-      if (e.loss !== undefined) parts.push(`final loss ${fmtLoss(e.loss)}`);
-      if (e.accuracy !== undefined) parts.push(`accuracy ${fmtAcc(e.accuracy)}`);
+      // A run with test passes ends on the last epoch's test numbers; the others on the last
+      // training batch's.
+      const of = e.best_test_acc !== undefined ? "test" : "last batch";
+      if (e.loss !== undefined) parts.push(`${of} loss ${fmtLoss(e.loss)}`);
+      if (e.accuracy !== undefined) parts.push(`${of} acc ${fmtAcc(e.accuracy)}`);
       if (e.best_test_acc !== undefined) parts.push(`best test acc ${fmtAcc(e.best_test_acc)}`);
       if (e.checkpoint) parts.push(`checkpoint ${e.checkpoint}`);
       return c.bold(parts.join("  "));

@@ -262,16 +262,20 @@ export async function trainClassifier(o: TrainClassifierOptions): Promise<TrainC
     from: o.resume?.position,
     hooks: {
       ...(dp ? { afterBackward: dp.afterBackward } : {}),
-      evaluate: async () => {
+      evaluate: async (_epoch, progress) => {
+        const onBatch = async (done: number, total: number): Promise<void> => {
+          progress(done, total);
+          await yieldToEvents();
+        };
         if (!dp || dp.size === 1) {
-          const ev = await evaluateClassifier(o.model, o.test, { batchSize: o.run.batchSize, numClasses, generator: gen, onBatch: yieldToEvents });
+          const ev = await evaluateClassifier(o.model, o.test, { batchSize: o.run.batchSize, numClasses, generator: gen, onBatch });
           return { testLoss: ev.loss, testAcc: ev.accuracy };
         }
         // Each rank scores its slice of the test set; the sums make the whole set's loss and accuracy.
         const { lo, hi } = dp.shard(o.test.n);
         const slice = sliceImages(o.test, lo, hi);
         let ev = { loss: 0, correct: 0, n: 0 };
-        if (slice.n > 0) ev = await evaluateClassifier(o.model, slice, { batchSize: o.run.batchSize, numClasses, generator: gen, onBatch: yieldToEvents });
+        if (slice.n > 0) ev = await evaluateClassifier(o.model, slice, { batchSize: o.run.batchSize, numClasses, generator: gen, onBatch });
         else gen.randomInt64(); // the test loader's base seed, drawn on every rank alike
         const [lossSum, correct, n] = dp.sum([ev.loss * ev.n, ev.correct, ev.n]);
         return { testLoss: lossSum! / n!, testAcc: correct! / n! };

@@ -44,6 +44,22 @@ export interface EpochEvent {
   elapsedMs: number;
 }
 
+/**
+ * Progress of an evaluation pass (train vit's test pass after each epoch): one per batch, so a
+ * long pass shows progress instead of a pause.
+ */
+export interface EvalEvent {
+  type: "eval";
+  split: "test" | "val";
+  /** 1, 2, … within this pass. */
+  batch: number;
+  /** Examples evaluated so far in this pass, of `total`. */
+  done: number;
+  total: number;
+  epoch?: number;
+  elapsedMs: number;
+}
+
 export interface EndEvent {
   type: "end";
   steps: number;
@@ -59,7 +75,7 @@ export interface EndEvent {
   interrupted?: boolean;
 }
 
-export type TrainEvent = StartEvent | StepEvent | EpochEvent | EndEvent;
+export type TrainEvent = StartEvent | StepEvent | EvalEvent | EpochEvent | EndEvent;
 export type EventSink = (e: TrainEvent) => void;
 
 /**

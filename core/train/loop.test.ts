@@ -97,6 +97,22 @@ describe("trainLoop", () => {
     expect(events[9]).toMatchObject({ type: "end", checkpoint: "x.safetensors", loss: 1 });
   });
 
+  test("evaluate reports its progress as eval events before the epoch event, from rank 0 only", async () => {
+    const evaluate = (_epoch: number, progress: (done: number, total: number) => void) => {
+      progress(4, 10);
+      progress(10, 10);
+      return { testLoss: 1, testAcc: 0.5 };
+    };
+    const { events } = await run({}, { evaluate });
+    expect(events.slice(4, 7)).toMatchObject([
+      { type: "eval", split: "test", batch: 1, done: 4, total: 10, epoch: 1 },
+      { type: "eval", split: "test", batch: 2, done: 10, total: 10, epoch: 1 },
+      { type: "epoch", epoch: 1, testLoss: 1 },
+    ]);
+    expect(events.filter((e) => e.type === "eval").map((e) => (e as { batch: number }).batch)).toEqual([1, 2, 1, 2]);
+    expect((await run({ rank: 1 }, { evaluate })).events).toEqual([]);
+  });
+
   test("only rank 0 reports and saves; every rank evaluates", async () => {
     const calls: string[] = [];
     const { events } = await run({ rank: 1 }, {

@@ -17,7 +17,7 @@
  */
 import type { Module } from "../nn/module.ts";
 import type { Tensor } from "../tensor.ts";
-import { rankSink, type EndEvent, type EpochEvent, type EventSink, type StartEvent } from "./events.ts";
+import { rankSink, type EndEvent, type EpochEvent, type EvalEvent, type EventSink, type StartEvent } from "./events.ts";
 import { yieldToEvents } from "./stop.ts";
 
 /** What the loop needs from an optimizer (Adam has it). */
@@ -77,6 +77,9 @@ export interface BatchSource<B> {
   batch(i: number): B;
 }
 
+/** An evaluation pass's progress: examples done of the total (test split unless said). */
+export type EvalProgress = (done: number, total: number, split?: EvalEvent["split"]) => void;
+
 /** Fields an evaluation adds to the epoch event. */
 export type EpochFields = Partial<Pick<EpochEvent, "valLoss" | "testLoss" | "testAcc">>;
 
@@ -85,8 +88,11 @@ export interface LoopHooks {
   afterBackward?(params: Tensor[]): void;
   /** Every rank, after each step's event. Return true to end the run here (a planned stop). */
   afterStep?(r: StepResult, pos: Readonly<LoopPosition>): boolean | void;
-  /** Every rank, after each epoch's training pass: evaluation; its fields go into the epoch event. */
-  evaluate?(epoch: number): EpochFields | void | Promise<EpochFields | void>;
+  /**
+   * Every rank, after each epoch's training pass: evaluation; its fields go into the epoch event.
+   * `progress(done, total)` after each batch reports the pass (an `eval` event from rank 0).
+   */
+  evaluate?(epoch: number, progress: EvalProgress): EpochFields | void | Promise<EpochFields | void>;
   /** Rank 0, after each epoch event (the position already counts the epoch): results, checkpoints. */
   afterEpoch?(e: EpochEvent, pos: Readonly<LoopPosition>): void | Promise<void>;
   /** Rank 0, once at the end (finished, stopped early or interrupted): the last checkpoint; what it returns goes into the end event. */
@@ -215,7 +221,10 @@ export async function trainLoop<B>(o: TrainLoopOptions<B>): Promise<LoopResult> 
       const sums = pos.sums;
       const steps = pos.stepInEpoch;
       const trainLoss = o.epochLoss === "steps" ? sums.stepLoss / steps : sums.loss / sums.examples;
-      const fields = (await hooks.evaluate?.(epoch)) ?? {};
+      let evalBatch = 0;
+      const progress: EvalProgress = (done, total, split = "test") =>
+        emit({ type: "eval", split, batch: ++evalBatch, done, total, epoch, elapsedMs: elapsed() });
+      const fields = (await hooks.evaluate?.(epoch, progress)) ?? {};
       pos.epoch = epoch;
       pos.stepInEpoch = 0;
       pos.sums = zeroSums();

@@ -95,16 +95,17 @@ export function resolveModelConfig(
   return cfg;
 }
 
-const FLAG: Record<keyof VitModelConfig, string> = {
+/** The command-line flag that sets each field, for messages. */
+export const MODEL_FLAGS: Readonly<Record<keyof VitModelConfig, string>> = {
   imgSize: "--img-size", patchSize: "--patch-size", inChannels: "--in-channels", embedDim: "--embed-dim",
-  numLayers: "--layers", numHeads: "--heads", dimFeedforward: "--ffn-dim", numClasses: "classes", dropout: "--dropout",
+  numLayers: "--num-layers", numHeads: "--num-heads", dimFeedforward: "--ffn-dim", numClasses: "classes", dropout: "--dropout",
 };
 
 /** Throws an XtError (exit 2) naming the flag when the configuration cannot build a model. */
 export function validateModelConfig(cfg: VitModelConfig): void {
   for (const k of ["imgSize", "patchSize", "inChannels", "embedDim", "numLayers", "numHeads", "dimFeedforward", "numClasses"] as const) {
     const v = cfg[k];
-    if (!Number.isInteger(v) || v < 1) throw new XtError(`${FLAG[k]}: expected a positive whole number, got ${v}`, 2);
+    if (!Number.isInteger(v) || v < 1) throw new XtError(`${MODEL_FLAGS[k]}: expected a positive whole number, got ${v}`, 2);
   }
   if (!(cfg.dropout >= 0 && cfg.dropout < 1)) throw new XtError(`--dropout: expected a probability in [0, 1), got ${cfg.dropout}`, 2);
   if (cfg.patchSize > cfg.imgSize) {
@@ -118,7 +119,7 @@ export function validateModelConfig(cfg: VitModelConfig): void {
     );
   }
   if (cfg.embedDim % cfg.numHeads !== 0) {
-    throw new XtError(`--embed-dim ${cfg.embedDim} is not divisible by --heads ${cfg.numHeads}`, 2);
+    throw new XtError(`--embed-dim ${cfg.embedDim} is not divisible by --num-heads ${cfg.numHeads}`, 2);
   }
 }
 

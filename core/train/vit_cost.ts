@@ -100,7 +100,7 @@ export function vitScaling(cfg: VitModelConfig): VitScaling[] {
     ["hidden size", "--embed-dim", { ...cfg, embedDim: 2 * cfg.embedDim }],
     ["image size", "--img-size", { ...cfg, imgSize: 2 * cfg.imgSize }],
     ["patch size", "--patch-size", { ...cfg, patchSize: 2 * cfg.patchSize }],
-    ["layers", "--layers", { ...cfg, numLayers: 2 * cfg.numLayers }],
+    ["layers", "--num-layers", { ...cfg, numLayers: 2 * cfg.numLayers }],
   ];
   return variants.map(([change, flag, c]) => {
     const cost = vitCost(c);

@@ -46,8 +46,8 @@ describe("ViT configs", () => {
   test("validation names the flags", () => {
     expect(() => validateModelConfig({ ...NOTEBOOK_VIT, imgSize: 28 })).toThrow(/image size 28 is not divisible by patch size 8.*patch sizes that fit: 1, 2, 4, 7, 14/);
     expect(() => validateModelConfig({ ...NOTEBOOK_VIT, patchSize: 64 })).toThrow(/--patch-size 64 is larger than the image size 32/);
-    expect(() => validateModelConfig({ ...NOTEBOOK_VIT, numHeads: 3 })).toThrow(/--embed-dim 128 is not divisible by --heads 3/);
-    expect(() => validateModelConfig({ ...NOTEBOOK_VIT, numLayers: 0 })).toThrow(/--layers: expected a positive whole number/);
+    expect(() => validateModelConfig({ ...NOTEBOOK_VIT, numHeads: 3 })).toThrow(/--embed-dim 128 is not divisible by --num-heads 3/);
+    expect(() => validateModelConfig({ ...NOTEBOOK_VIT, numLayers: 0 })).toThrow(/--num-layers: expected a positive whole number/);
     expect(() => validateModelConfig({ ...NOTEBOOK_VIT, dropout: 1 })).toThrow(/--dropout/);
     expect(() => validateModelConfig({ ...NOTEBOOK_VIT })).not.toThrow();
   });

@@ -27,7 +27,7 @@ import type { DataParallel } from "./data_parallel.ts";
 import type { EventSink } from "./events.ts";
 import { trainLoop } from "./loop.ts";
 import type { RunFiles } from "./run_files.ts";
-import { buildVit, describeVit, modelConfigFrom, type VitModelConfig } from "./vit_config.ts";
+import { MODEL_FLAGS, buildVit, describeVit, modelConfigFrom, type VitModelConfig } from "./vit_config.ts";
 
 // ---------------------------------------------------------------------------------------------
 // overfit
@@ -140,13 +140,8 @@ export async function trainVit(o: TrainVitOptions): Promise<TrainClassifierResul
 // ---------------------------------------------------------------------------------------------
 // resume
 
-const MODEL_FLAG: Record<keyof VitModelConfig, string> = {
-  imgSize: "--img-size", patchSize: "--patch-size", inChannels: "--in-channels", embedDim: "--embed-dim",
-  numLayers: "--layers", numHeads: "--heads", dimFeedforward: "--ffn-dim", numClasses: "classes", dropout: "--dropout",
-};
-
 /** What a ViT checkpoint is to the generic classifier resume. */
-export const VIT_KIND: ClassifierKind<VitModelConfig> = { kind: "vit", label: "ViT", modelFrom: modelConfigFrom, flags: MODEL_FLAG };
+export const VIT_KIND: ClassifierKind<VitModelConfig> = { kind: "vit", label: "ViT", modelFrom: modelConfigFrom, flags: MODEL_FLAGS };
 
 /**
  * Reads the run a ViT checkpoint continues, checks the flags given against it, loads its data

@@ -3,7 +3,7 @@
  * history compacts itself now and then). Nothing here renders; `view()` turns the state into the
  * numbers a frame shows, and is called at most ~10 times a second.
  */
-import type { EndEvent, EpochEvent, StartEvent, TrainEvent } from "../../../core/train/events.ts";
+import type { EndEvent, EpochEvent, EvalEvent, StartEvent, TrainEvent } from "../../../core/train/events.ts";
 import { RunHistory } from "../sparkline.ts";
 
 /** Step events kept for the recent throughput (and ETA) estimate. */
@@ -31,6 +31,8 @@ export interface DashboardView {
   /** Bucketed loss over the whole run, oldest first. */
   losses: Float64Array;
   epochEvents: readonly EpochEvent[];
+  /** The evaluation pass under way (between the last step and the epoch's summary), if any. */
+  eval: EvalEvent | null;
   end: EndEvent | null;
   notice: string | null;
 }
@@ -38,6 +40,7 @@ export interface DashboardView {
 export class DashboardState {
   start: StartEvent | null = null;
   end: EndEvent | null = null;
+  eval: EvalEvent | null = null;
   notice: string | null = null;
   readonly epochEvents: EpochEvent[] = [];
   readonly history: RunHistory;
@@ -72,6 +75,7 @@ export class DashboardState {
 
   apply(e: TrainEvent): void {
     this.version++;
+    this.eval = e.type === "eval" ? e : null;
     switch (e.type) {
       case "start":
         this.start = e;
@@ -103,6 +107,9 @@ export class DashboardState {
         this.history.push(e.loss);
         return;
       }
+      case "eval":
+        this.elapsedMs = Math.max(this.elapsedMs, e.elapsedMs);
+        return;
       case "epoch":
         this.epochEvents.push(e);
         this.epoch = e.epoch;
@@ -141,6 +148,7 @@ export class DashboardState {
       elapsedMs: this.elapsedMs,
       losses: this.history.values(),
       epochEvents: this.epochEvents.slice(),
+      eval: this.eval,
       end: this.end,
       notice: this.notice,
     };

@@ -1,6 +1,6 @@
 /** Writes a figure in the format its file name asks for: .svg as is, .png rasterised. */
 import { extname } from "node:path";
-import { XtError } from "../../../core/errors.ts";
+import { UsageError } from "../../../core/errors.ts";
 import { writeFileAtomic } from "../../../core/io/atomic_write.ts";
 import { svgToPng } from "./png.ts";
 
@@ -11,7 +11,7 @@ export function figureFormat(path: string, flag = "--out"): FigureFormat {
   const ext = extname(path).toLowerCase();
   if (ext === ".svg") return "svg";
   if (ext === ".png") return "png";
-  throw new XtError(`${flag} ${path}: write figures to a .svg or .png file`, 2);
+  throw new UsageError(`${flag} ${path}: write figures to a .svg or .png file`);
 }
 
 export async function writeFigure(path: string, svg: string, flag = "--out"): Promise<void> {
