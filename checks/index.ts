@@ -11,4 +11,6 @@ import { vit } from "./vit.ts";
 export const CHECKS: readonly NotebookCheck[] = [attention, pe, decoder, captioning, patch, encoder, vit];
 export const CHECK_NAMES = CHECKS.map((c) => c.name);
 export type { NotebookCheck } from "./types.ts";
-export { runChecks, relError, type CheckResult, type OutputResult } from "./runner.ts";
+export { nonFiniteReferences, relError, runCheck, runChecks, type CheckResult, type Metric, type OutputResult, type RunOptions } from "./runner.ts";
+export { readSubmission, submissionDocument, type Submission } from "./submission.ts";
+export { loadExpectedDir } from "./expected_dir.ts";
