@@ -7,7 +7,7 @@
  */
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { DataError, XtError } from "../core/errors.ts";
+import { DataError, UsageError } from "../core/errors.ts";
 import type { ExpectedFile, ExpectedOutput, NotebookCheck } from "./types.ts";
 
 function isShape(v: unknown): v is number[] {
@@ -49,11 +49,11 @@ function readExpected(file: string, check: NotebookCheck): ExpectedFile {
 }
 
 export function loadExpectedDir(dir: string, checks: readonly NotebookCheck[]): Map<string, ExpectedFile> {
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new XtError(`--expected: ${dir} is not a folder`, 2);
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`--expected: ${dir} is not a folder`);
   const out = new Map<string, ExpectedFile>();
   for (const c of checks) {
     const file = join(dir, `${c.name}.json`);
-    if (!existsSync(file)) throw new XtError(`--expected: ${file} not found (every check needs its file; start from a copy of checks/expected/)`, 2);
+    if (!existsSync(file)) throw new UsageError(`--expected: ${file} not found (every check needs its file; start from a copy of checks/expected/)`);
     out.set(c.name, readExpected(file, c));
   }
   return out;

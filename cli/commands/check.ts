@@ -9,7 +9,7 @@ import {
   CHECKS, CHECK_NAMES, loadExpectedDir, nonFiniteReferences, readSubmission, runChecks, submissionDocument,
   type CheckResult, type NotebookCheck,
 } from "../../checks/index.ts";
-import { XtError } from "../../core/errors.ts";
+import { UsageError } from "../../core/errors.ts";
 import { writeFileAtomic } from "../../core/io/atomic_write.ts";
 import { checkJson, checkTable } from "../render/check_table.ts";
 import { gradescopeResults } from "../render/gradescope.ts";
@@ -35,7 +35,7 @@ export function pickChecks(name: string): readonly NotebookCheck[] {
   const picked = CHECKS.filter((c) => c.name === name);
   if (picked.length === 0) {
     const valid = [...CHECK_NAMES, "all"];
-    throw new XtError(`unknown check '${name}'${didYouMean(name, valid)}; valid checks: ${valid.join(", ")}`, 2);
+    throw new UsageError(`unknown check '${name}'${didYouMean(name, valid)}; valid checks: ${valid.join(", ")}`);
   }
   return picked;
 }
@@ -47,17 +47,17 @@ export function readWeights(file: string, checks: readonly NotebookCheck[]): Map
     doc = JSON.parse(readFileSync(file, "utf8"));
   } catch (e) {
     const why = (e as NodeJS.ErrnoException).code === "ENOENT" ? "not found" : `not valid JSON (${(e as Error).message})`;
-    throw new XtError(`--weights: ${file} ${why}`, 2);
+    throw new UsageError(`--weights: ${file} ${why}`);
   }
-  if (doc === null || typeof doc !== "object" || Array.isArray(doc)) throw new XtError(`--weights: ${file} must hold an object of check name → points`, 2);
+  if (doc === null || typeof doc !== "object" || Array.isArray(doc)) throw new UsageError(`--weights: ${file} must hold an object of check name → points`);
   const weights = new Map<string, number>();
   for (const [k, v] of Object.entries(doc)) {
-    if (!CHECK_NAMES.includes(k)) throw new XtError(`--weights: ${file} names '${k}', not a check${didYouMean(k, CHECK_NAMES)}; checks: ${CHECK_NAMES.join(", ")}`, 2);
-    if (typeof v !== "number" || !Number.isFinite(v) || v < 0) throw new XtError(`--weights: '${k}' in ${file} must be a number of points ≥ 0, got ${JSON.stringify(v)}`, 2);
+    if (!CHECK_NAMES.includes(k)) throw new UsageError(`--weights: ${file} names '${k}', not a check${didYouMean(k, CHECK_NAMES)}; checks: ${CHECK_NAMES.join(", ")}`);
+    if (typeof v !== "number" || !Number.isFinite(v) || v < 0) throw new UsageError(`--weights: '${k}' in ${file} must be a number of points ≥ 0, got ${JSON.stringify(v)}`);
     weights.set(k, v);
   }
   const missing = checks.filter((c) => !weights.has(c.name)).map((c) => c.name);
-  if (missing.length) throw new XtError(`--weights: ${file} gives no points for ${missing.join(", ")} (every graded check needs a weight)`, 2);
+  if (missing.length) throw new UsageError(`--weights: ${file} gives no points for ${missing.join(", ")} (every graded check needs a weight)`);
   return weights;
 }
 
@@ -67,10 +67,9 @@ function refuseDegenerateSeed(checks: readonly NotebookCheck[], seed: number): v
   if (bad.length === 0) return;
   const good: number[] = [];
   for (let s = seed + 1; good.length < 3 && s < seed + 40; s++) if (nonFiniteReferences(checks, s).length === 0) good.push(s);
-  throw new XtError(
+  throw new UsageError(
     `seed ${seed} cannot grade ${bad.join(", ")}: the reference is NaN there (a fully masked attention row, ` +
       `whose softmax over all -inf is NaN in PyTorch too); pick another seed${good.length ? `, e.g. ${good.join(", ")}` : ""}`,
-    2,
   );
 }
 
@@ -78,9 +77,9 @@ function refuseDegenerateSeed(checks: readonly NotebookCheck[], seed: number): v
 export function gradeChecks(name: string, opts: CheckOpts): { results: CheckResult[]; seconds: number } {
   const checks = pickChecks(name);
   const seed = opts.seed === undefined ? undefined : parseIntFlag("--seed", opts.seed, 0, 0xffffffff);
-  if (opts.weights !== undefined && opts.gradescope === undefined) throw new XtError("--weights goes with --gradescope FILE", 2);
+  if (opts.weights !== undefined && opts.gradescope === undefined) throw new UsageError("--weights goes with --gradescope FILE");
   for (const [flag, v] of [["--against", opts.against], ["--junit", opts.junit], ["--gradescope", opts.gradescope], ["--dump", opts.dump], ["--weights", opts.weights], ["--expected", opts.expected]] as const) {
-    if (v === "") throw new XtError(`${flag}: expected a file name`, 2);
+    if (v === "") throw new UsageError(`${flag}: expected a file name`);
   }
   const weights = opts.gradescope !== undefined && opts.weights !== undefined ? readWeights(opts.weights, checks) : new Map<string, number>();
   const expected = opts.expected !== undefined ? loadExpectedDir(opts.expected, checks) : undefined;
@@ -88,7 +87,7 @@ export function gradeChecks(name: string, opts: CheckOpts): { results: CheckResu
   const hidden = seed !== undefined && checks.some((c) => seed !== (expected?.get(c.name) ?? c.expected).seed);
   if (submission && hidden) refuseDegenerateSeed(checks, seed);
   if (opts.gradescope !== undefined && !submission && hidden) {
-    throw new XtError(`--gradescope: nothing is graded at seed ${seed} without --against FILE (xt's own outputs have no expected values there)`, 2);
+    throw new UsageError(`--gradescope: nothing is graded at seed ${seed} without --against FILE (xt's own outputs have no expected values there)`);
   }
 
   const t0 = performance.now();
@@ -101,7 +100,7 @@ export function gradeChecks(name: string, opts: CheckOpts): { results: CheckResu
   }
   if (opts.dump !== undefined) {
     const seeds = new Set(results.map((r) => r.seed));
-    if (seeds.size > 1) throw new XtError("--dump: the checks ran at different seeds (their --expected files differ); dump them one at a time", 2);
+    if (seeds.size > 1) throw new UsageError("--dump: the checks ran at different seeds (their --expected files differ); dump them one at a time");
     writeFileAtomic(opts.dump, JSON.stringify(submissionDocument(results[0]!.seed, results)) + "\n");
   }
   if (opts.junit !== undefined) writeFileAtomic(opts.junit, junitXml("xt check", checkSuites(results)));

@@ -14,7 +14,7 @@ import { join } from "node:path";
 import type { Command } from "commander";
 import { CHECKS, loadExpectedDir, runChecks, type CheckResult } from "../../checks/index.ts";
 import { currentBackend } from "../../core/device.ts";
-import { XtError } from "../../core/errors.ts";
+import { UsageError, XtError } from "../../core/errors.ts";
 import { writeFileAtomic } from "../../core/io/atomic_write.ts";
 import { takeFirst } from "../../core/data/dataloader.ts";
 import { resumeCaptioningRun, saveCaptioningCheckpoint, startCaptioningRun, type CaptioningRun } from "../../core/train/captioning_run.ts";
@@ -85,7 +85,7 @@ function sameWeights(a: CaptioningRun["model"], b: CaptioningRun["model"]): stri
 }
 
 export async function runSmoke(o: SmokeOpts): Promise<{ steps: SmokeStep[]; checks: CheckResult[] }> {
-  if (o.junit === "") throw new XtError("--junit: expected a file name", 2);
+  if (o.junit === "") throw new UsageError("--junit: expected a file name");
   const expected = o.expected !== undefined ? loadExpectedDir(o.expected, CHECKS) : undefined;
   // Embedded data only: a smoke run must not depend on (or wait for) a data folder.
   const dataDir = process.env.XT_DATA_DIR;
