@@ -7,7 +7,7 @@
  *
  * The event loop turns between iterations, as in the training loop (core/train/loop.ts).
  */
-import { nativeInfo } from "../backends/cpu/native.ts";
+import { cpuKernelsSummary, describeCpuKernels } from "../backends/cpu/index.ts";
 import { captioningWorkload, tick } from "./workloads.ts";
 
 function arg(name: string, dflt: number): number {
@@ -28,10 +28,9 @@ for (let i = 0; i < iterations; i++) {
   await tick();
 }
 const seconds = (performance.now() - t0) / 1000;
-const result = { workload: "captioning_overfit", iterations, seconds, finalLoss: loss, native: nativeInfo() };
+const result = { workload: "captioning_overfit", iterations, seconds, finalLoss: loss, native: describeCpuKernels().native };
 if (json) console.log(JSON.stringify(result));
 else {
-  const n = result.native;
-  console.log(`Captioning overfit, ${iterations} iterations (${n.enabled ? `native ${n.isa}, ${n.threads} threads` : "TypeScript kernels"}):`);
+  console.log(`Captioning overfit, ${iterations} iterations (${cpuKernelsSummary()}):`);
   console.log(`  ${seconds.toFixed(2)} s (${((seconds * 1000) / iterations).toFixed(1)} ms/iteration), final loss ${loss.toFixed(3)}`);
 }

@@ -6,9 +6,9 @@
  *
  * Reports the best and the median step (the machine may be shared: the best step is the least
  * disturbed one). The event loop turns between steps, as in xt's training loops.
- * XT_NATIVE=0 measures the pure-TypeScript kernels; XT_THREADS=1 one thread.
+ * XT_KERNELS=ts measures the pure-TypeScript kernels; XT_THREADS=1 one thread.
  */
-import { nativeInfo } from "../backends/cpu/native.ts";
+import { cpuKernelsSummary, describeCpuKernels } from "../backends/cpu/index.ts";
 import { tick, timeRuns, vitWorkload } from "./workloads.ts";
 
 function arg(name: string, dflt: number): number {
@@ -36,11 +36,10 @@ const result = {
   medianMs: median,
   imagesPerSecBest: (w.batch * 1000) / best,
   imagesPerSecMedian: (w.batch * 1000) / median,
-  native: nativeInfo(),
+  native: describeCpuKernels().native,
 };
 if (json) console.log(JSON.stringify(result));
 else {
-  const n = result.native;
-  console.log(`ViT train step, batch ${w.batch} (${n.enabled ? `native ${n.isa}, ${n.threads} threads` : "TypeScript kernels"}):`);
+  console.log(`ViT train step, batch ${w.batch} (${cpuKernelsSummary()}):`);
   console.log(`  best ${best.toFixed(1)} ms = ${result.imagesPerSecBest.toFixed(0)} images/s; median ${median.toFixed(1)} ms = ${result.imagesPerSecMedian.toFixed(0)} images/s`);
 }

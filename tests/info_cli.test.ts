@@ -4,18 +4,21 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { findCudaDriver } from "../backends/cuda/register.ts";
-import { nativeInfo } from "../backends/cpu/native.ts";
+import { loadNative } from "../backends/cpu/native.ts";
 import { SYSTEM_FASHION_MNIST_DIR } from "../core/data/image_dataset.ts";
 import type { Info } from "../cli/commands/info.ts";
 import pkg from "../package.json";
 
 const ROOT = join(import.meta.dir, "..");
+/** What `xt info` should name as the CPU kernels' first provider here. */
+const nativeLib = loadNative().addon;
+const firstProvider = nativeLib ? `native ${nativeLib.isa}` : "TypeScript";
 const MAIN = join(ROOT, "cli/main.ts");
 const tmp = mkdtempSync(join(tmpdir(), "xt-info-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 function run(cmd: string[], env: Record<string, string> = {}, cwd = ROOT): { code: number; out: string; err: string } {
-  const r = Bun.spawnSync(cmd, { cwd, env: { ...process.env, NO_COLOR: "1", XT_DEVICE: "", XT_DATA_DIR: "", XT_NATIVE: "", ...env } });
+  const r = Bun.spawnSync(cmd, { cwd, env: { ...process.env, NO_COLOR: "1", XT_DEVICE: "", XT_DATA_DIR: "", XT_NATIVE: "", XT_KERNELS: "", ...env } });
   return { code: r.exitCode ?? -1, out: r.stdout.toString(), err: r.stderr.toString() };
 }
 const xt = (args: string[], env?: Record<string, string>, cwd?: string) => run([process.execPath, MAIN, ...args], env, cwd);
@@ -46,8 +49,10 @@ test("info --json describes this machine, the chosen device and the CPU kernels 
   expect(info.device).toMatchObject({ requested: "auto", source: "--device", chosen: "cpu" });
   const cpu = info.devices.find((d) => d.name === "cpu")!;
   expect(cpu.usable).toBe(true);
-  const n = nativeInfo();
-  expect(cpu.kernels[0]!.provider).toBe(n.loaded ? `native ${n.isa}` : "TypeScript");
+  expect(cpu.kernels.map((k) => k.group)).toEqual([
+    "memory", "elementwise", "reductions", "matmul/linear", "softmax/cross-entropy", "layer norm", "indexing", "adam", "dropout/bernoulli",
+  ]);
+  for (const k of cpu.kernels) expect(k.provider).toBe(firstProvider);
   const cuda = info.devices.find((d) => d.name === "cuda")!;
   expect(cuda.facts.driver).toBe(findCudaDriver() ?? "not found");
   if (findCudaDriver() === null) expect(cuda).toMatchObject({ usable: false, summary: "no NVIDIA driver (libcuda.so.1 not found)" });
@@ -62,12 +67,23 @@ test("info --json describes this machine, the chosen device and the CPU kernels 
 });
 
 test("info shows the TypeScript kernels and the setting that chose them", () => {
-  const info = json(xt(["info", "--json"], { XT_NATIVE: "0" }));
-  expect(info.devices.find((d) => d.name === "cpu")!.kernels).toEqual([
-    { group: "all kernels", provider: "TypeScript", detail: "native library not loaded: disabled by XT_NATIVE=0" },
-  ]);
-  expect(info.environment).toEqual({ XT_NATIVE: "0" });
-  expect(xt(["info"], { XT_NATIVE: "0" }).out).toMatch(/^ {2}all kernels +TypeScript +native library not loaded: disabled by XT_NATIVE=0$/m);
+  const info = json(xt(["info", "--json"], { XT_KERNELS: "ts" }));
+  const rows = info.devices.find((d) => d.name === "cpu")!.kernels;
+  expect(rows).toHaveLength(9);
+  for (const k of rows) expect(k).toEqual({ group: k.group, provider: "TypeScript", detail: "forced by XT_KERNELS=ts" });
+  expect(info.environment).toEqual({ XT_KERNELS: "ts" });
+  const text = xt(["info"], { XT_KERNELS: "ts" }).out;
+  expect(text).toMatch(/^ {2}matmul\/linear +TypeScript +forced by XT_KERNELS=ts$/m);
+  expect(text).toMatch(/^ {2}cpu +usable +TypeScript kernels, forced by XT_KERNELS=ts$/m);
+});
+
+test.skipIf(nativeLib === null)("info lists the native provider per kernel group, with the ISA XT_ISA allows", () => {
+  const info = json(xt(["info", "--json"], { XT_ISA: "avx2" }));
+  const rows = info.devices.find((d) => d.name === "cpu")!.kernels;
+  expect(rows.find((k) => k.group === "matmul/linear")).toMatchObject({ provider: "native avx2" });
+  expect(rows.find((k) => k.group === "matmul/linear")!.detail).toMatch(/^\d+ threads?; float32 \(other dtypes: TypeScript\)$/);
+  const bad = json(xt(["info", "--json"], { XT_KERNELS: "fast" }));
+  expect(bad.devices.find((d) => d.name === "cpu")!.summary).toStartWith("XT_KERNELS=fast: expected ts or native");
 });
 
 test("info finds data sets in XT_DATA_DIR and ./data", () => {
@@ -117,7 +133,6 @@ test("info works from the compiled binary, away from the checkout", () => {
   const info = json(run([bin, "info", "--json"], {}, away));
   expect(info.xt).toMatchObject({ version: pkg.version, executable: bin, compiled: true });
   expect(info.device.chosen).toBe("cpu");
-  const n = nativeInfo();
-  expect(info.devices.find((d) => d.name === "cpu")!.kernels[0]!.provider).toBe(n.loaded ? `native ${n.isa}` : "TypeScript");
+  expect(info.devices.find((d) => d.name === "cpu")!.kernels[0]!.provider).toBe(firstProvider);
   expect(run([bin, "info"], {}, away).out).toContain("(compiled binary ");
 }, 120_000);

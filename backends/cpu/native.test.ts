@@ -9,8 +9,9 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { BinaryOp, ReduceOp, Storage, UnaryOp, View } from "../../core/backend.ts";
-import { CpuBackend } from "./index.ts";
-import { bernoulliMt, native, nativeAvailable, nativeInfo, setNativeEnabled } from "./native.ts";
+import { CpuBackend, describeCpuKernels, withKernels } from "./index.ts";
+import { cpuKernels } from "./kernels.ts";
+import { loadNative } from "./native.ts";
 import { CpuStorage } from "./storage.ts";
 import { crossEntropy, defaultGenerator, manualSeed, randn, randint, Tensor, noGrad, matmul, add, transpose } from "../../core/index.ts";
 import { fusedLinear } from "../../core/ops/fused.ts";
@@ -20,8 +21,9 @@ import { TransformerEncoderLayer } from "../../core/models/encoder_layer.ts";
 import { CaptioningTransformer } from "../../core/models/captioning_transformer.ts";
 
 const be = new CpuBackend();
-const ready = nativeAvailable();
-if (!ready) console.log(`[native] skipped: ${nativeInfo().error ?? "addon not built"} (run scripts/build-native-cpu.sh)`);
+const load = loadNative();
+const ready = load.addon !== null;
+if (!load.addon) console.log(`[native] skipped: ${load.error} (run scripts/build-native-cpu.sh)`);
 const t = ready ? test : test.skip;
 
 // The model tests seed the global generator: leave it as other test files expect to find it.
@@ -30,7 +32,6 @@ beforeAll(() => {
   savedRng = defaultGenerator.getState();
 });
 afterAll(() => {
-  setNativeEnabled(true);
   defaultGenerator.setState(savedRng);
 });
 
@@ -89,13 +90,9 @@ function layouts(shape: number[], lo = -3, hi = 3): { name: string; v: View }[] 
   return out;
 }
 
+/** fn on the native kernels, then on the TypeScript ones. */
 function both<T>(fn: () => T): [T, T] {
-  setNativeEnabled(true);
-  const a = fn();
-  setNativeEnabled(false);
-  const b = fn();
-  setNativeEnabled(true);
-  return [a, b];
+  return [withKernels("native", fn), withKernels("ts", fn)];
 }
 
 function data(s: Storage): ArrayLike<number> {
@@ -134,11 +131,11 @@ function expectEqual(got: ArrayLike<number>, want: ArrayLike<number>, what: stri
 
 describe("native kernels match the TypeScript kernels", () => {
   t("the addon is loaded and reports its ISA and threads", () => {
-    const info = nativeInfo();
-    expect(info.loaded).toBe(true);
-    expect(["avx512", "avx2", "scalar"]).toContain(info.isa!);
-    expect(info.threads!).toBeGreaterThanOrEqual(1);
-    expect(native()).not.toBeNull();
+    const info = withKernels("native", describeCpuKernels);
+    if (!info.native.loaded) throw new Error("not loaded");
+    expect(["avx512", "avx2", "scalar"]).toContain(info.native.isa);
+    expect(info.native.threads).toBeGreaterThanOrEqual(1);
+    expect(info.groups.every((g) => g.provider === "native")).toBe(true);
   });
 
   const UNARY: UnaryOp[] = ["neg", "exp", "log", "sqrt", "rsqrt", "tanh", "erf", "relu", "gelu", "abs", "sign", "sigmoid", "reciprocal", "square"];
@@ -317,8 +314,7 @@ describe("native kernels match the TypeScript kernels", () => {
       expectEqual(data(c), data(d), "scatterAddRows");
     }
     const bad = view(storageOf(new Int32Array([50]), "int32"), [1]);
-    setNativeEnabled(true);
-    expect(() => be.gatherRows(view(W, [50, 12]), bad)).toThrow();
+    for (const mode of ["native", "ts"] as const) expect(() => withKernels(mode, () => be.gatherRows(view(W, [50, 12]), bad))).toThrow();
   });
 
   t("linear (gemm with the bias added as C is stored) vs matmul + add", () => {
@@ -331,15 +327,15 @@ describe("native kernels match the TypeScript kernels", () => {
       for (const xv of [x, xt]) {
         for (const wv of [w, wt]) {
           for (const bv of [bias, null]) {
-            const y = be.linear(xv, wv, bv)!;
+            const y = withKernels("native", () => be.linear(xv, wv, bv))!;
             // Reference: the TypeScript matmul of x·wᵀ plus the bias.
-            setNativeEnabled(false);
-            const prod = be.matmul(
-              { ...xv, shape: [1, R, K], strides: [0, ...xv.strides] },
-              { storage: wv.storage, offset: wv.offset, shape: [1, K, N], strides: [0, wv.strides[1]!, wv.strides[0]!] },
-            );
-            const ref = bv ? be.binary("add", view(prod, [R, N]), { ...bv, shape: [R, N], strides: [0, bv.strides[0]!] }, "float32") : prod;
-            setNativeEnabled(true);
+            const ref = withKernels("ts", () => {
+              const prod = be.matmul(
+                { ...xv, shape: [1, R, K], strides: [0, ...xv.strides] },
+                { storage: wv.storage, offset: wv.offset, shape: [1, K, N], strides: [0, wv.strides[1]!, wv.strides[0]!] },
+              );
+              return bv ? be.binary("add", view(prod, [R, N]), { ...bv, shape: [R, N], strides: [0, bv.strides[0]!] }, "float32") : prod;
+            });
             expectClose(data(y), data(ref), `linear R${R} K${K} N${N}${bv ? " +bias" : ""}`);
           }
         }
@@ -356,8 +352,10 @@ describe("native kernels match the TypeScript kernels", () => {
         const w = affine ? view(storageOf(randomData(C)), [C]) : null;
         const b = affine ? view(storageOf(randomData(2 * C)), [C], [2], 1) : null;
         const gy = layouts([R, C])[2]!.v;
-        const r = be.layerNorm(x, w, b, eps)!;
-        const gr = be.layerNormBackward(gy, x, w, r.saved);
+        const [r, gr] = withKernels("native", () => {
+          const f = be.layerNorm(x, w, b, eps)!;
+          return [f, be.layerNormBackward(gy, x, w, f.saved)] as const;
+        });
         const X = (i: number, j: number): number => data(x.storage)[x.offset + i * x.strides[0]! + j * x.strides[1]!]!;
         const G = (i: number, j: number): number => data(gy.storage)[gy.offset + i * gy.strides[0]! + j * gy.strides[1]!]!;
         const W = (j: number): number => (w ? data(w.storage)[j]! : 1);
@@ -403,7 +401,7 @@ describe("native kernels match the TypeScript kernels", () => {
         a.dropoutMaskInto(want, 0.1);
         // The TorchGenerator keeps its MT19937 private; reach in (test only).
         const mt = (b as unknown as { mt: { mt: Uint32Array; pos: number } }).mt;
-        const pos = bernoulliMt(mt.mt, mt.pos, 0.9, Math.fround(1 / Math.fround(0.9)), got);
+        const pos = withKernels("native", () => cpuKernels().bernoulli(mt.mt, mt.pos, 0.9, Math.fround(1 / Math.fround(0.9)), got));
         expect(pos).not.toBeNull();
         mt.pos = pos!;
         expectEqual(got, want, `bernoulli n=${n} rep ${rep}`);
@@ -434,7 +432,7 @@ describe("native kernels match the TypeScript kernels", () => {
   });
 
   t("vector exp / erf / GELU stay within a few float32 ulps of double precision", () => {
-    const nat = native()!;
+    const nat = load.addon!;
     const ulp = (v: number): number => {
       const a = Math.abs(Math.fround(v));
       if (a < 1.1754943508222875e-38) return 1.401298464324817e-45;
@@ -552,10 +550,8 @@ describe("fused ops and models: native path vs TypeScript path", () => {
       y.backward(randn([4, 6, 10]));
       return [y.toArray(), x.grad!.toArray(), w.grad!.toArray(), b.grad!.toArray()];
     };
-    const a = run(true);
-    setNativeEnabled(false);
-    const b = run(false);
-    setNativeEnabled(true);
+    const a = withKernels("native", () => run(true));
+    const b = withKernels("ts", () => run(false));
     for (let i = 0; i < a.length; i++) expectClose(a[i]!, b[i]!, `linear output/grad ${i}`);
   });
 

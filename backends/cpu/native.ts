@@ -1,21 +1,18 @@
 /**
- * The CPU backend's native fast path: backends/cpu/native/xt_cpu.node (a std-only Rust Node-API
- * addon built by scripts/build-native-cpu.sh), loaded by a literal require path so that
- * `bun build --compile` embeds it.
+ * The native library of the CPU backend: backends/cpu/native/xt_cpu.node (a std-only Rust
+ * Node-API addon built by scripts/build-native-cpu.sh), loaded by a literal require path so that
+ * `bun build --compile` embeds it, and the parameter block its functions take.
+ *
+ * Importing this module loads nothing: `loadNative()` loads the addon on first call (the kernel
+ * table in kernels.ts calls it when the CPU backend first runs a kernel, unless XT_KERNELS=ts).
  *
  * The addon works in place on CpuStorage's typed arrays. Every call passes one Float64Array of
- * parameters (`meta`: shapes, strides, offsets, op codes) followed by the typed arrays; this module
- * writes `meta` and makes the call. Only float32 work goes native; everything else (float64 for
- * the gradient checks, int32, bool) stays on the TypeScript kernels.
+ * parameters (`meta`: shapes, strides, offsets, op codes) followed by the typed arrays; the native
+ * providers (native_kernels.ts) write `meta` and make the call.
  *
- * Switches:
- *   XT_NATIVE=0                 never load the addon (pure TypeScript kernels)
- *   XT_THREADS=n, XT_SPIN_US=n  the addon's thread pool (default: all cores; spin 50 µs)
- *   XT_ADAPTIVE=0               keep using the workers even when they are often descheduled
- *   XT_ISA=avx2|scalar          cap the instruction set (tests)
- *
- * When the addon cannot be loaded, the TS kernels take over and ONE line says so on stderr, the
- * first time a kernel runs (never at import, never under `bun test`).
+ * The addon's own switches: XT_THREADS=n and XT_SPIN_US=n (its thread pool; default all cores,
+ * spin 50 µs), XT_ADAPTIVE=0 (keep using the workers even when they are often descheduled),
+ * XT_ISA=avx2|scalar (cap the instruction set; tests).
  */
 import type { View } from "../../core/backend.ts";
 
@@ -47,59 +44,25 @@ export interface NativeAddon {
   math_check: Kernel;
 }
 
-let addon: NativeAddon | null = null;
-let loadError: string | null = null;
-let enabled = false;
-let warned = false;
+/** The addon, or why it could not be loaded (`built`: whether the .node file exists at all). */
+export type NativeLoad = { addon: NativeAddon; error: null } | { addon: null; error: string; built: boolean };
 
-function envDisabled(): boolean {
-  const v = typeof process !== "undefined" ? process.env.XT_NATIVE : undefined;
-  return v === "0" || v === "false" || v === "off";
-}
+let loaded: NativeLoad | null = null;
 
-if (envDisabled()) {
-  loadError = "disabled by XT_NATIVE=0";
-} else {
+/** Loads the addon on the first call (never at import) and remembers the outcome. */
+export function loadNative(): NativeLoad {
+  if (loaded) return loaded;
   try {
     // A literal path: `bun build --compile` embeds the addon and extracts it at run time.
-    addon = require("./native/xt_cpu.node") as NativeAddon;
+    const addon = require("./native/xt_cpu.node") as NativeAddon;
     if (typeof addon.matmul !== "function") throw new Error("not the xt_cpu addon");
-    enabled = true;
+    loaded = { addon, error: null };
   } catch (e) {
-    addon = null;
-    loadError = e instanceof Error ? e.message.split("\n")[0]! : String(e);
+    const message = e instanceof Error ? e.message.split("\n")[0]! : String(e);
+    const built = !/cannot find module|no such file/i.test(message);
+    loaded = { addon: null, error: message, built };
   }
-}
-
-/** The addon when it is loaded and enabled, else null (and a one-time notice on stderr). */
-export function native(): NativeAddon | null {
-  if (enabled) return addon;
-  if (!warned) {
-    warned = true;
-    const quiet = envDisabled() || process.env.NODE_ENV === "test" || loadError === null;
-    if (!quiet) {
-      process.stderr.write(`xt: native CPU kernels unavailable (${loadError}); using the TypeScript kernels (slower)\n`);
-    }
-  }
-  return null;
-}
-
-/** Whether the addon loaded (regardless of setNativeEnabled). */
-export function nativeAvailable(): boolean {
-  return addon !== null;
-}
-
-/** Turn the fast path off/on at run time (tests run each kernel both ways). Returns the old state. */
-export function setNativeEnabled(on: boolean): boolean {
-  const old = enabled;
-  enabled = on && addon !== null;
-  return old;
-}
-
-export function nativeInfo(): { loaded: boolean; enabled: boolean; isa?: string; threads?: number; error?: string } {
-  return addon
-    ? { loaded: true, enabled, isa: addon.isa, threads: addon.threads }
-    : { loaded: false, enabled: false, error: loadError ?? undefined };
+  return loaded;
 }
 
 /** The shared parameter block (grown on demand). */
@@ -136,22 +99,8 @@ export const BINARY_CODE: Readonly<Record<string, number>> = {
   add: 0, sub: 1, mul: 2, div: 3, pow: 4, maximum: 5, minimum: 6, lt: 7, le: 8, gt: 9, ge: 10,
   eq: 11, ne: 12, gelu_grad: 13, relu_grad: 14, erf_grad: 15,
 };
+/** The binary ops whose output is bool (native: a uint8 output array). */
+export const COMPARISONS: ReadonlySet<string> = new Set(["lt", "le", "gt", "ge", "eq", "ne"]);
 export const REDUCE_CODE: Readonly<Record<string, number>> = { sum: 0, max: 1, min: 2, argmax: 3, argmin: 4 };
 /** Views with more dims than this stay on the TS kernels. */
 export const MAX_DIMS = 8;
-
-/**
- * Bernoulli / dropout masks on the native kernels, bit-identical to core/random's TorchGenerator
- * default bernoulli_ kernel (one uniform double from two MT19937 words per element, kept iff
- * u < p): draws out.length elements from the stream whose 624-word key is `state` (advanced in
- * place) at position `pos` (624 = twist first), writing `on` where kept and 0 elsewhere.
- * Returns the new position, or null when the addon is not available (draw in TypeScript then).
- * ~1.7 ns per element here against ~19 ns for the TypeScript loop.
- */
-export function bernoulliMt(state: Uint32Array, pos: number, p: number, on: number, out: Float32Array): number | null {
-  const nat = native();
-  if (!nat || state.length !== 624 || out.length === 0) return null;
-  const m = ensureMeta(3);
-  m[0] = pos; m[1] = p; m[2] = on;
-  return nat.bernoulli_mt(m, state, out) as number;
-}

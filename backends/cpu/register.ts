@@ -7,36 +7,31 @@ import { registerDevice, type DeviceReport, type KernelRow } from "../../core/de
 import { setBulkBernoulli } from "../../core/random/index.ts";
 
 type CpuModule = typeof import("./index.ts");
-type NativeModule = typeof import("./native.ts");
 
-// Literal paths, so `bun build --compile` bundles the modules (and the addon they load).
+// A literal path, so `bun build --compile` bundles the module (and the addon it loads).
 const cpuModule = (): CpuModule => require("./index.ts") as CpuModule;
-const nativeModule = (): NativeModule => require("./native.ts") as NativeModule;
 
 /**
  * Dropout masks are drawn on the host for every device; the native library draws the same MT19937
  * stream, bit for bit, ~10x faster than the TypeScript loop (and declines when it is not loaded).
  */
 export function installHostSampler(): void {
-  setBulkBernoulli(nativeModule().bernoulliMt);
+  setBulkBernoulli(cpuModule().bernoulliMt);
 }
 
-/** Which implementation runs the CPU kernels: the native library (for float32) or TypeScript. */
+/** Which provider runs each group of CPU kernels, and why (backends/cpu/kernels.ts). */
 export function cpuKernelRows(): KernelRow[] {
-  const n = nativeModule().nativeInfo();
-  const ts = "TypeScript";
-  if (!n.loaded) return [{ group: "all kernels", provider: ts, detail: `native library not loaded: ${n.error ?? "unknown"}` }];
-  if (!n.enabled) return [{ group: "all kernels", provider: ts, detail: "native library loaded but turned off" }];
-  return [
-    { group: "float32 kernels", provider: `native ${n.isa}`, detail: `${n.threads} threads` },
-    { group: "float64, int32, bool kernels", provider: ts },
-  ];
+  return cpuModule().describeCpuKernels().groups.map((g) => ({ group: g.group, provider: g.label, detail: g.detail }));
 }
 
 function cpuReport(): DeviceReport {
-  const n = nativeModule().nativeInfo();
-  const summary = n.enabled ? `native ${n.isa}, ${n.threads} threads` : "TypeScript kernels";
-  return { summary, kernels: cpuKernelRows(), facts: {} };
+  const m = cpuModule();
+  try {
+    return { summary: m.cpuKernelsSummary(), kernels: cpuKernelRows(), facts: {} };
+  } catch (e) {
+    // A bad XT_KERNELS: report it instead of failing (report() never throws).
+    return { summary: (e as Error).message, kernels: [], facts: {} };
+  }
 }
 
 registerDevice({

@@ -1,0 +1,250 @@
+/**
+ * The CPU backend's kernel-provider table.
+ *
+ * Every kernel has providers in order of preference (today: native, then TypeScript; a BLAS
+ * provider for matmul/linear slots in ahead of native). Each provider checks per call whether it
+ * takes the arguments (dtype, strides, rank, size); the first that does runs. The TypeScript
+ * provider, last, takes every call: for the required kernels it is the TypeScript kernel, for the
+ * optional fused ones (linear, layerNorm, crossEntropy) it returns null so that core composes the
+ * op, and for bernoulli it returns null so that core/random draws the mask in TypeScript.
+ *
+ * Which providers are in the table is chosen once per process, when the CPU backend first runs a
+ * kernel (or describeCpuKernels() is called), from XT_KERNELS:
+ *   unset, auto  native when the library loads, else TypeScript (one line on stderr says so)
+ *   ts           TypeScript only; the native library is not even loaded (XT_NATIVE=0 says the same)
+ *   native       the native library must load (a clear error if it does not); calls it does not
+ *                take (float64, int32 and bool data, views of more than 8 dims) run on TypeScript
+ * Any other value is an error. Tests switch with withKernels(mode, fn), which puts the table back
+ * afterwards even when fn throws.
+ */
+import type { AdamParams, Backend, BinaryOp, LayerNormSaved, ReduceOp, Storage, UnaryOp, View } from "../../core/backend.ts";
+import type { DType } from "../../core/dtype.ts";
+import { XtError } from "../../core/errors.ts";
+import { loadNative, type NativeLoad } from "./native.ts";
+import { nativeProviders } from "./native_kernels.ts";
+import { TS_PROVIDERS } from "./ts_kernels.ts";
+
+/** Draws a dropout/Bernoulli mask from an MT19937 key (see core/random's BulkBernoulli). */
+export type BernoulliKernel = (key: Uint32Array, pos: number, p: number, on: number, out: Float32Array) => number | null;
+
+/** The kernels that have providers, with the signatures of core/backend.ts. */
+export interface CpuKernels {
+  contiguous(v: View, dtype?: DType): Storage;
+  copyInto(dst: View, src: View): void;
+  unary(op: UnaryOp, x: View): Storage;
+  binary(op: BinaryOp, a: View, b: View, outDtype: DType): Storage;
+  where(cond: View, a: View, b: View, outDtype: DType): Storage;
+  reduce(op: ReduceOp, x: View, inner: number): Storage;
+  matmul(a: View, b: View): Storage;
+  linear(x: View, weight: View, bias: View | null): Storage | null;
+  softmax(x: View, log: boolean): Storage;
+  softmaxBackward(y: View, gy: View, log: boolean): Storage;
+  crossEntropy(logits: View, target: View): { loss: Storage; saved: Storage } | null;
+  crossEntropyBackward(logits: View, target: View, saved: Storage, gLoss: View): Storage;
+  layerNorm(x: View, weight: View | null, bias: View | null, eps: number): { y: Storage; saved: LayerNormSaved } | null;
+  layerNormBackward(gy: View, x: View, weight: View | null, saved: LayerNormSaved): { gx: Storage; gw: Storage; gb: Storage };
+  gatherRows(x: View, index: View): Storage;
+  scatterAddRows(src: View, index: View, rows: number): Storage;
+  adamStepInPlace(param: Storage, grad: View, m: Storage, v: Storage, p: AdamParams): void;
+  bernoulli: BernoulliKernel;
+}
+export type KernelName = keyof CpuKernels;
+// Every kernel of core/backend.ts except the memory transfers has a row here.
+type _Covers = Exclude<keyof Backend, KernelName | "name" | "fromHost" | "toHost" | "full"> extends never ? true : never;
+const _covers: _Covers = true;
+void _covers;
+
+type Fn = (...args: any[]) => any;
+
+export type ProviderName = "native" | "typescript";
+
+/** One way to run a kernel. */
+export interface Provider<F extends Fn> {
+  readonly name: ProviderName;
+  /** Whether this provider takes these arguments; absent: it takes every call. */
+  readonly eligible?: (...args: Parameters<F>) => boolean;
+  readonly run: F;
+}
+
+/** Providers of one source (a library), by kernel; a source need not cover every kernel. */
+export type ProviderSet = { readonly [K in KernelName]?: Provider<CpuKernels[K]> };
+
+export type KernelGroup =
+  | "memory" | "elementwise" | "reductions" | "matmul/linear" | "softmax/cross-entropy" | "layer norm"
+  | "indexing" | "adam" | "dropout/bernoulli";
+
+/** The kernels of each group, in the order `xt info` lists the groups. */
+export const KERNEL_GROUPS: Readonly<Record<KernelGroup, readonly KernelName[]>> = {
+  memory: ["contiguous", "copyInto"],
+  elementwise: ["unary", "binary", "where"],
+  reductions: ["reduce"],
+  "matmul/linear": ["matmul", "linear"],
+  "softmax/cross-entropy": ["softmax", "softmaxBackward", "crossEntropy", "crossEntropyBackward"],
+  "layer norm": ["layerNorm", "layerNormBackward"],
+  indexing: ["gatherRows", "scatterAddRows"],
+  adam: ["adamStepInPlace"],
+  "dropout/bernoulli": ["bernoulli"],
+};
+
+export type KernelMode = "auto" | "ts" | "native";
+
+/** The chosen providers: the kernels to call, and what the choice was and why. */
+interface Table {
+  readonly mode: KernelMode;
+  /** Where the mode came from ("XT_KERNELS=ts", "XT_NATIVE=0", "withKernels(ts)", "default"). */
+  readonly source: string;
+  readonly native: NativeLoad | null;
+  readonly chains: Readonly<Record<KernelName, readonly ProviderName[]>>;
+  readonly kernels: CpuKernels;
+}
+
+let table: Table | null = null;
+
+/** The kernels to call, choosing the providers on first use. */
+export function cpuKernels(): CpuKernels {
+  return (table ??= chooseFromEnv()).kernels;
+}
+
+/** The mode XT_KERNELS (or the older XT_NATIVE=0) asks for; an unknown value is an XtError. */
+export function kernelModeFromEnv(env: Record<string, string | undefined> = process.env): { mode: KernelMode; source: string } {
+  const raw = env.XT_KERNELS?.trim().toLowerCase();
+  if (raw === undefined || raw === "" || raw === "auto") {
+    const off = env.XT_NATIVE?.trim().toLowerCase();
+    if (off === "0" || off === "false" || off === "off") return { mode: "ts", source: `XT_NATIVE=${env.XT_NATIVE}` };
+    return { mode: "auto", source: raw === "auto" ? "XT_KERNELS=auto" : "default" };
+  }
+  if (raw === "ts" || raw === "typescript") return { mode: "ts", source: `XT_KERNELS=${env.XT_KERNELS}` };
+  if (raw === "native") return { mode: "native", source: `XT_KERNELS=${env.XT_KERNELS}` };
+  throw new XtError(`XT_KERNELS=${env.XT_KERNELS}: expected ts or native (or auto, the default: native when the library is built)`, 2);
+}
+
+function chooseFromEnv(): Table {
+  const { mode, source } = kernelModeFromEnv();
+  const t = chooseProviders(mode, source);
+  if (t.native && t.native.addon === null && mode === "auto" && process.env.NODE_ENV !== "test") {
+    process.stderr.write(`xt: native CPU kernels unavailable (${t.native.error}); using the TypeScript kernels (slower)\n`);
+  }
+  return t;
+}
+
+/** The table for `mode` (`load`: how to load the native library; tests pass a missing one). */
+export function chooseProviders(mode: KernelMode, source: string, load: () => NativeLoad = loadNative): Table {
+  const native = mode === "ts" ? null : load();
+  if (mode === "native" && native?.addon === null) {
+    throw new XtError(
+      `${source}, but the native CPU kernels could not be loaded (${native.error}); ` +
+        "build them with `npm run build:native-cpu` (needs cargo), or unset XT_KERNELS",
+    );
+  }
+  const sets: ProviderSet[] = [];
+  if (native?.addon) sets.push(nativeProviders(native.addon));
+  sets.push(TS_PROVIDERS);
+  const chains = {} as Record<KernelName, ProviderName[]>;
+  const kernels = {} as Record<KernelName, Fn>;
+  for (const name of Object.values(KERNEL_GROUPS).flat()) {
+    const providers = sets.map((s) => s[name] as Provider<Fn> | undefined).filter((p): p is Provider<Fn> => p !== undefined);
+    chains[name] = providers.map((p) => p.name);
+    kernels[name] = compose(providers);
+  }
+  return { mode, source, native, chains, kernels: kernels as unknown as CpuKernels };
+}
+
+/** One function that tries each provider in turn; the last one must take every call. */
+function compose(providers: readonly Provider<Fn>[]): Fn {
+  const last = providers[providers.length - 1];
+  if (!last || last.eligible) throw new Error("cpu kernels: every kernel needs a provider that takes every call");
+  let f = last.run;
+  for (let i = providers.length - 2; i >= 0; i--) {
+    const { eligible, run } = providers[i]!;
+    const next = f;
+    f = eligible ? (...a) => (eligible(...a) ? run(...a) : next(...a)) : run;
+  }
+  return f;
+}
+
+/**
+ * Runs fn with the providers XT_KERNELS=`mode` would choose, then puts the previous table back
+ * (after the promise settles when fn is async), so that a test cannot leave another on the wrong path.
+ */
+export function withKernels<T>(mode: KernelMode, fn: () => T): T {
+  const saved = table;
+  table = chooseProviders(mode, `withKernels(${mode})`);
+  let settlesLater = false;
+  try {
+    const r = fn();
+    if (r instanceof Promise) {
+      settlesLater = true;
+      return r.finally(() => {
+        table = saved;
+      }) as T;
+    }
+    return r;
+  } finally {
+    if (!settlesLater) table = saved;
+  }
+}
+
+/** Dropout/Bernoulli masks through the table (core/random's BulkBernoulli hook; null: draw in TypeScript). */
+export const bernoulliMt: BernoulliKernel = (key, pos, p, on, out) => cpuKernels().bernoulli(key, pos, p, on, out);
+
+// ---- what is in use, for `xt info` and the benchmarks ----
+
+export interface KernelGroupInfo {
+  group: KernelGroup;
+  /** The provider the group's kernels try first. */
+  provider: ProviderName;
+  /** Every provider in the group's chains, in order of preference. */
+  providers: ProviderName[];
+  /** The first provider as `xt info` names it: "native avx512", "TypeScript". */
+  label: string;
+  /** What it takes and what else runs, or why the TypeScript kernels run. */
+  detail: string;
+}
+
+export interface CpuKernelsInfo {
+  mode: KernelMode;
+  source: string;
+  native:
+    | { loaded: true; isa: string; threads: number }
+    | { loaded: false; reason: string };
+  groups: KernelGroupInfo[];
+}
+
+/** Which provider each kernel group uses and why (chooses the providers if nothing has yet). */
+export function describeCpuKernels(): CpuKernelsInfo {
+  const t = (table ??= chooseFromEnv());
+  const addon = t.native?.addon ?? null;
+  const nativeInfo: CpuKernelsInfo["native"] = addon
+    ? { loaded: true, isa: addon.isa, threads: addon.threads }
+    : { loaded: false, reason: whyNoNative(t) };
+  const groups = (Object.entries(KERNEL_GROUPS) as [KernelGroup, readonly KernelName[]][]).map(([group, names]) => {
+    const providers = [...new Set(names.flatMap((n) => t.chains[n]))];
+    const provider = providers[0]!;
+    return provider === "native"
+      ? {
+          group, provider, providers, label: `native ${addon!.isa}`,
+          detail: group === "dropout/bernoulli"
+            ? "masks bit-identical to core/random's"
+            : `${addon!.threads} thread${addon!.threads === 1 ? "" : "s"}; float32 (other dtypes: TypeScript)`,
+        }
+      : { group, provider, providers, label: "TypeScript", detail: whyNoNative(t) };
+  });
+  return { mode: t.mode, source: t.source, native: nativeInfo, groups };
+}
+
+function whyNoNative(t: Table): string {
+  if (t.mode === "ts") return `forced by ${t.source}`;
+  const n = t.native;
+  if (!n || n.addon) return "native library loaded";
+  return n.built
+    ? `native library failed to load: ${n.error}`
+    : "native library not built: run `npm run build:native-cpu` (needs cargo)";
+}
+
+/** One line for benchmark and device headers: "native avx512, 2 threads" or "TypeScript kernels, why". */
+export function cpuKernelsSummary(): string {
+  const info = describeCpuKernels();
+  return info.native.loaded
+    ? `native ${info.native.isa}, ${info.native.threads} threads`
+    : `TypeScript kernels, ${info.native.reason}`;
+}
