@@ -23,19 +23,18 @@ export interface View {
 }
 
 export type UnaryOp =
-  | "neg" | "exp" | "log" | "sqrt" | "rsqrt" | "tanh" | "erf" | "relu" | "gelu" | "abs" | "sign"
-  | "sigmoid" | "reciprocal" | "square";
+  | "neg" | "exp" | "log" | "sqrt" | "rsqrt" | "tanh" | "erf" | "relu" | "gelu" | "abs" | "sign" | "square";
 
 /**
  * Binary ops. The comparison ops produce bool. The `*_grad` ops are the backward of the
  * matching unary op: a = the forward input x, b = the upstream gradient.
  */
 export type BinaryOp =
-  | "add" | "sub" | "mul" | "div" | "pow" | "maximum" | "minimum"
+  | "add" | "sub" | "mul" | "div" | "pow" | "maximum"
   | "lt" | "le" | "gt" | "ge" | "eq" | "ne"
   | "gelu_grad" | "relu_grad" | "erf_grad";
 
-export type ReduceOp = "sum" | "max" | "min" | "argmax" | "argmin";
+export type ReduceOp = "sum" | "max" | "argmax";
 
 export interface AdamParams {
   lr: number; beta1: number; beta2: number; eps: number; weightDecay: number;
@@ -73,7 +72,7 @@ export interface Backend {
   // ---- reductions over the innermost `inner` elements of a view's logical order ----
   /**
    * x's logical shape is [...outer, ...reduced] where the reduced dims are the last ones; the
-   * result has prod(outer) elements. argmax/argmin return int32 flat indices into the reduced part.
+   * result has prod(outer) elements. argmax returns int32 flat indices into the reduced part.
    */
   reduce(op: ReduceOp, x: View, inner: number): Storage;
 

@@ -20,8 +20,6 @@ const UNARY: Record<UnaryOp, Un> = {
   gelu,
   abs: Math.abs,
   sign: (x) => (x > 0 ? 1 : x < 0 ? -1 : 0),
-  sigmoid: (x) => 1 / (1 + Math.exp(-x)),
-  reciprocal: (x) => 1 / x,
   square: (x) => x * x,
 };
 
@@ -32,7 +30,6 @@ const BINARY: Record<BinaryOp, Bin> = {
   div: (a, b) => a / b,
   pow: Math.pow,
   maximum: (a, b) => (a !== a || b !== b ? NaN : a > b ? a : b),
-  minimum: (a, b) => (a !== a || b !== b ? NaN : a < b ? a : b),
   lt: (a, b) => (a < b ? 1 : 0),
   le: (a, b) => (a <= b ? 1 : 0),
   gt: (a, b) => (a > b ? 1 : 0),

@@ -92,15 +92,14 @@ export function putView(m: Float64Array, p: number, v: View): number {
 
 /** Op codes shared with native/src/ew.rs and reduce.rs. */
 export const UNARY_CODE: Readonly<Record<string, number>> = {
-  neg: 0, exp: 1, log: 2, sqrt: 3, rsqrt: 4, tanh: 5, erf: 6, relu: 7, gelu: 8, abs: 9, sign: 10,
-  sigmoid: 11, reciprocal: 12, square: 13,
+  neg: 0, exp: 1, log: 2, sqrt: 3, rsqrt: 4, tanh: 5, erf: 6, relu: 7, gelu: 8, abs: 9, sign: 10, square: 11,
 };
 export const BINARY_CODE: Readonly<Record<string, number>> = {
-  add: 0, sub: 1, mul: 2, div: 3, pow: 4, maximum: 5, minimum: 6, lt: 7, le: 8, gt: 9, ge: 10,
-  eq: 11, ne: 12, gelu_grad: 13, relu_grad: 14, erf_grad: 15,
+  add: 0, sub: 1, mul: 2, div: 3, pow: 4, maximum: 5, lt: 6, le: 7, gt: 8, ge: 9, eq: 10, ne: 11,
+  gelu_grad: 12, relu_grad: 13, erf_grad: 14,
 };
 /** The binary ops whose output is bool (native: a uint8 output array). */
 export const COMPARISONS: ReadonlySet<string> = new Set(["lt", "le", "gt", "ge", "eq", "ne"]);
-export const REDUCE_CODE: Readonly<Record<string, number>> = { sum: 0, max: 1, min: 2, argmax: 3, argmin: 4 };
+export const REDUCE_CODE: Readonly<Record<string, number>> = { sum: 0, max: 1, argmax: 2 };
 /** Views with more dims than this stay on the TS kernels. */
 export const MAX_DIMS = 8;

@@ -114,7 +114,7 @@ export function nativeProviders(nat: NativeAddon): ProviderSet {
       (op, x, inner) => {
         const n = viewSize(x);
         const outer = inner === 0 ? n : n / inner;
-        const out = CpuStorage.allocUninit(op === "argmax" || op === "argmin" ? "int32" : "float32", outer);
+        const out = CpuStorage.allocUninit(op === "argmax" ? "int32" : "float32", outer);
         const m = ensureMeta(4 + 2 * x.shape.length);
         m[0] = REDUCE_CODE[op]!;
         m[1] = inner;

@@ -7,8 +7,7 @@ export function reduce(op: ReduceOp, x: View, inner: number): CpuStorage {
   const n = viewSize(x);
   const outer = inner === 0 ? n : n / inner;
   const inDtype = x.storage.dtype;
-  const outDtype =
-    op === "argmax" || op === "argmin" ? "int32" : op === "sum" && inDtype === "bool" ? "int32" : inDtype;
+  const outDtype = op === "argmax" ? "int32" : op === "sum" && inDtype === "bool" ? "int32" : inDtype;
   const out = CpuStorage.alloc(outDtype, outer);
   const o = out.data;
   const src = dataOf(x.storage);
@@ -32,8 +31,7 @@ export function reduce(op: ReduceOp, x: View, inner: number): CpuStorage {
     }
     return out;
   }
-  const wantMax = op === "max" || op === "argmax";
-  const wantValue = op === "max" || op === "min";
+  const wantValue = op === "max";
   let best = 0;
   let at = 0;
   for (let row = 0; row < w.rows; row++, w.next()) {
@@ -42,7 +40,7 @@ export function reduce(op: ReduceOp, x: View, inner: number): CpuStorage {
       if (cnt === 0) {
         best = v;
         at = 0;
-      } else if (best === best && (v !== v || (wantMax ? v > best : v < best))) {
+      } else if (best === best && (v !== v || v > best)) {
         // NaN wins (and then stays), like PyTorch; ties keep the first index.
         best = v;
         at = cnt;

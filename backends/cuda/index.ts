@@ -82,13 +82,13 @@ export function createCudaBackend(): CudaBackend {
 export const DTYPE_CODES: Record<DType, number> = { float32: 0, float64: 1, int32: 2, bool: 3 };
 const DTYPE_BYTES: Record<DType, number> = { float32: 4, float64: 8, int32: 4, bool: 1 };
 export const UNARY_OPS: readonly UnaryOp[] = [
-  "neg", "exp", "log", "sqrt", "rsqrt", "tanh", "erf", "relu", "gelu", "abs", "sign", "sigmoid", "reciprocal", "square",
+  "neg", "exp", "log", "sqrt", "rsqrt", "tanh", "erf", "relu", "gelu", "abs", "sign", "square",
 ];
 export const BINARY_OPS: readonly BinaryOp[] = [
-  "add", "sub", "mul", "div", "pow", "maximum", "minimum", "lt", "le", "gt", "ge", "eq", "ne",
+  "add", "sub", "mul", "div", "pow", "maximum", "lt", "le", "gt", "ge", "eq", "ne",
   "gelu_grad", "relu_grad", "erf_grad",
 ];
-export const REDUCE_OPS: readonly ReduceOp[] = ["sum", "max", "min", "argmax", "argmin"];
+export const REDUCE_OPS: readonly ReduceOp[] = ["sum", "max", "argmax"];
 const EW_COPY = 0, EW_UNARY = 1, EW_BINARY = 2, EW_WHERE = 3;
 
 /** Device memory. `handle` keeps the block alive; when the GC collects it, the block is reused. */
@@ -339,7 +339,7 @@ export class CudaBackend implements Backend {
     const code = REDUCE_OPS.indexOf(op);
     if (code < 0) throw new Error(`unknown reduce op ${op}`);
     const xd = x.storage.dtype;
-    const outDtype: DType = op === "argmax" || op === "argmin" ? "int32" : op === "sum" && xd === "bool" ? "int32" : xd;
+    const outDtype: DType = op === "argmax" ? "int32" : op === "sum" && xd === "bool" ? "int32" : xd;
     const outer = outerCount(x.shape, inner);
     if (inner === 0) {
       if (op === "sum") return this.full(outer, 0, outDtype);

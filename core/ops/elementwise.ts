@@ -43,7 +43,7 @@ function unaryRaw(op: UnaryOp, x: Tensor): Tensor {
   return wrap(x, x.backend.unary(op, x), x.shape);
 }
 
-function arith(op: "add" | "sub" | "mul" | "div" | "pow" | "maximum" | "minimum", a0: TensorLike, b0: TensorLike): Tensor {
+function arith(op: "add" | "sub" | "mul" | "div" | "pow" | "maximum", a0: TensorLike, b0: TensorLike): Tensor {
   const a = typeof a0 === "number" ? asTensor(b0 as Tensor, a0) : a0;
   const b = asTensor(a, b0);
   let dtype = promote(a.dtype, b.dtype);

@@ -18,15 +18,14 @@ enum { DT_F32 = 0, DT_F64 = 1, DT_I32 = 2, DT_BOOL = 3 };
 
 // Op codes (match the tables in backends/cuda/index.ts).
 enum UnaryOpCode {
-  U_NEG, U_EXP, U_LOG, U_SQRT, U_RSQRT, U_TANH, U_ERF, U_RELU, U_GELU, U_ABS, U_SIGN,
-  U_SIGMOID, U_RECIPROCAL, U_SQUARE
+  U_NEG, U_EXP, U_LOG, U_SQRT, U_RSQRT, U_TANH, U_ERF, U_RELU, U_GELU, U_ABS, U_SIGN, U_SQUARE
 };
 enum BinaryOpCode {
-  B_ADD, B_SUB, B_MUL, B_DIV, B_POW, B_MAXIMUM, B_MINIMUM,
+  B_ADD, B_SUB, B_MUL, B_DIV, B_POW, B_MAXIMUM,
   B_LT, B_LE, B_GT, B_GE, B_EQ, B_NE,
   B_GELU_GRAD, B_RELU_GRAD, B_ERF_GRAD
 };
-enum ReduceOpCode { R_SUM, R_MAX, R_MIN, R_ARGMAX, R_ARGMIN };
+enum ReduceOpCode { R_SUM, R_MAX, R_ARGMAX };
 
 // ---- parameter structs -------------------------------------------------------------------------
 

@@ -1,19 +1,19 @@
 // Reductions over the innermost elements, and the softmax family over rows.
 #include "common.cuh"
 
-#define XT_EMPTY 0x7fffffff  // "no element seen yet" index for max/min/argmax/argmin
+#define XT_EMPTY 0x7fffffff  // "no element seen yet" index for max/argmax
 
-// Does candidate (v2, i2) beat the current best (v1, i1)? NaN wins (max/min propagate NaN, and
-// argmax/argmin point at it, as in PyTorch); among equals the lower index wins, so the first
+// Does candidate (v2, i2) beat the current best (v1, i1)? NaN wins (max propagates NaN, and
+// argmax points at it, as in PyTorch); among equals the lower index wins, so the first
 // occurrence is reported whatever order the threads combine in.
 template <typename T>
-__device__ __forceinline__ bool beats(bool is_max, T v2, int i2, T v1, int i1) {
+__device__ __forceinline__ bool beats(T v2, int i2, T v1, int i1) {
   if (i2 == XT_EMPTY) return false;
   if (i1 == XT_EMPTY) return true;
   bool n1 = xt_isnan(v1), n2 = xt_isnan(v2);
   if (n1 || n2) return (n1 && n2) ? i2 < i1 : n2;
   if (v2 == v1) return i2 < i1;
-  return is_max ? v2 > v1 : v2 < v1;
+  return v2 > v1;
 }
 
 // One group of `tpr` threads per output row (tpr = 1, 32 or 256 in a 256-thread block):
@@ -29,7 +29,6 @@ __device__ void reduce_kernel(const ReduceParams& p) {
   const int rpb = blockDim.x / tpr;
   const int group = threadIdx.x / tpr, lane = threadIdx.x % tpr;
   const bool is_sum = p.op == R_SUM;
-  const bool is_max = p.op == R_MAX || p.op == R_ARGMAX;
 
   for (long long row0 = (long long)blockIdx.x * rpb; row0 < p.outer; row0 += (long long)gridDim.x * rpb) {
     const int row = (int)row0 + group;
@@ -43,7 +42,7 @@ __device__ void reduce_kernel(const ReduceParams& p) {
                                           : strided_offset(i, p.inner_ndim, p.inner_shape, p.inner_strides);
         const T v = ld<T>(p.x, p.x_dtype, base + off);
         if (is_sum) acc += v;
-        else if (beats(is_max, v, i, acc, idx)) { acc = v; idx = i; }
+        else if (beats(v, i, acc, idx)) { acc = v; idx = i; }
       }
     }
     if (tpr == 32) {
@@ -51,7 +50,7 @@ __device__ void reduce_kernel(const ReduceParams& p) {
         const T ov = __shfl_xor_sync(0xffffffffu, acc, o);
         const int oi = __shfl_xor_sync(0xffffffffu, idx, o);
         if (is_sum) acc += ov;
-        else if (beats(is_max, ov, oi, acc, idx)) { acc = ov; idx = oi; }
+        else if (beats(ov, oi, acc, idx)) { acc = ov; idx = oi; }
       }
     } else if (tpr > 32) {
       sv[threadIdx.x] = acc;
@@ -61,7 +60,7 @@ __device__ void reduce_kernel(const ReduceParams& p) {
         if (lane < s) {
           const int t = threadIdx.x;
           if (is_sum) sv[t] += sv[t + s];
-          else if (beats(is_max, sv[t + s], si[t + s], sv[t], si[t])) { sv[t] = sv[t + s]; si[t] = si[t + s]; }
+          else if (beats(sv[t + s], si[t + s], sv[t], si[t])) { sv[t] = sv[t + s]; si[t] = si[t + s]; }
         }
         __syncthreads();
       }
@@ -70,7 +69,7 @@ __device__ void reduce_kernel(const ReduceParams& p) {
       __syncthreads();  // everyone has read the result before the next row reuses sv/si
     }
     if (active && lane == 0) {
-      if (p.op == R_ARGMAX || p.op == R_ARGMIN) ((int*)p.out)[row] = idx == XT_EMPTY ? 0 : idx;
+      if (p.op == R_ARGMAX) ((int*)p.out)[row] = idx == XT_EMPTY ? 0 : idx;
       else st<T>(p.out, p.out_dtype, row, acc);
     }
   }

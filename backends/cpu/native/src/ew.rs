@@ -22,9 +22,7 @@ pub const U_RELU: u32 = 7;
 pub const U_GELU: u32 = 8;
 pub const U_ABS: u32 = 9;
 pub const U_SIGN: u32 = 10;
-pub const U_SIGMOID: u32 = 11;
-pub const U_RECIPROCAL: u32 = 12;
-pub const U_SQUARE: u32 = 13;
+pub const U_SQUARE: u32 = 11;
 
 pub const B_ADD: u32 = 0;
 pub const B_SUB: u32 = 1;
@@ -32,16 +30,15 @@ pub const B_MUL: u32 = 2;
 pub const B_DIV: u32 = 3;
 pub const B_POW: u32 = 4;
 pub const B_MAXIMUM: u32 = 5;
-pub const B_MINIMUM: u32 = 6;
-pub const B_LT: u32 = 7;
-pub const B_LE: u32 = 8;
-pub const B_GT: u32 = 9;
-pub const B_GE: u32 = 10;
-pub const B_EQ: u32 = 11;
-pub const B_NE: u32 = 12;
-pub const B_GELU_GRAD: u32 = 13;
-pub const B_RELU_GRAD: u32 = 14;
-pub const B_ERF_GRAD: u32 = 15;
+pub const B_LT: u32 = 6;
+pub const B_LE: u32 = 7;
+pub const B_GT: u32 = 8;
+pub const B_GE: u32 = 9;
+pub const B_EQ: u32 = 10;
+pub const B_NE: u32 = 11;
+pub const B_GELU_GRAD: u32 = 12;
+pub const B_RELU_GRAD: u32 = 13;
+pub const B_ERF_GRAD: u32 = 14;
 
 const CH: usize = 256;
 
@@ -186,7 +183,6 @@ simd_dispatch! {
             U_RELU => map1::<S>(|v| S::sel_gt(v, S::splat(0.0), v, S::splat(0.0)), x, xs, o, n),
             U_GELU => map1::<S>(|v| simd::gelu::<S>(v), x, xs, o, n),
             U_ABS => map1::<S>(|v| S::abs(v), x, xs, o, n),
-            U_RECIPROCAL => map1::<S>(|v| S::div(S::splat(1.0), v), x, xs, o, n),
             U_SQUARE => map1::<S>(|v| S::mul(v, v), x, xs, o, n),
             _ => {
                 // The rest in double precision, like the TypeScript kernels.
@@ -194,7 +190,6 @@ simd_dispatch! {
                     U_LOG => f64::ln,
                     U_TANH => f64::tanh,
                     U_SIGN => |v| if v > 0.0 { 1.0 } else if v < 0.0 { -1.0 } else { 0.0 },
-                    U_SIGMOID => |v| 1.0 / (1.0 + (-v).exp()),
                     _ => |v| v,
                 };
                 for i in 0..n {
@@ -215,7 +210,6 @@ simd_dispatch! {
             B_MUL => map2::<S>(|x, y| S::mul(x, y), a, as_, b, bs, o, n),
             B_DIV => map2::<S>(|x, y| S::div(x, y), a, as_, b, bs, o, n),
             B_MAXIMUM => map2::<S>(|x, y| S::sel_nan(x, x, S::sel_nan(y, y, S::sel_gt(x, y, x, y))), a, as_, b, bs, o, n),
-            B_MINIMUM => map2::<S>(|x, y| S::sel_nan(x, x, S::sel_nan(y, y, S::sel_lt(x, y, x, y))), a, as_, b, bs, o, n),
             B_GELU_GRAD => map2::<S>(|x, g| S::mul(g, simd::gelu_grad::<S>(x)), a, as_, b, bs, o, n),
             B_RELU_GRAD => map2::<S>(|x, g| S::sel_gt(x, S::splat(0.0), g, S::splat(0.0)), a, as_, b, bs, o, n),
             B_ERF_GRAD => map2::<S>(
@@ -237,7 +231,7 @@ simd_dispatch! {
 }
 
 pub fn is_expensive_unary(op: u32) -> bool {
-    !matches!(op, U_NEG | U_ABS | U_SQUARE | U_RELU | U_SQRT | U_RSQRT | U_RECIPROCAL)
+    !matches!(op, U_NEG | U_ABS | U_SQUARE | U_RELU | U_SQRT | U_RSQRT)
 }
 
 pub fn is_expensive_binary(op: u32) -> bool {

@@ -207,7 +207,7 @@ fn copy(a: &Args) -> Result<f64, String> {
 
 // ---- reductions, softmax ------------------------------------------------------------------------
 
-/// meta: [op, inner, view x]; arrays: X, OUT (float32; int32 for argmax/argmin).
+/// meta: [op, inner, view x]; arrays: X, OUT (float32; int32 for argmax).
 fn reduce_(a: &Args) -> Result<f64, String> {
     let op = a.u(0) as u32;
     let inner = a.u(1);
@@ -217,7 +217,7 @@ fn reduce_(a: &Args) -> Result<f64, String> {
     let n = x.numel();
     let outer = if inner == 0 { n } else { n / inner };
     let out = a.arr(1)?;
-    let (of, oi) = if op == reduce::R_ARGMAX || op == reduce::R_ARGMIN {
+    let (of, oi) = if op == reduce::R_ARGMAX {
         let (p, l) = out.i32()?;
         need("reduce", l, outer)?;
         (std::ptr::null_mut(), p)

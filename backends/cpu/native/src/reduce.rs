@@ -1,6 +1,6 @@
 //! Reductions of a float32 view over its trailing `inner` elements (the reduced dims are the last
-//! ones of the logical shape): sum (accumulated in double), max, min, argmax, argmin (NaN wins and
-//! ties go to the first index, like the TypeScript kernel).
+//! ones of the logical shape): sum (accumulated in double), max and argmax (NaN wins and ties go to
+//! the first index, like the TypeScript kernel).
 //!
 //! sum has two fast layouts: reduced elements contiguous (row sums, vectorised), and reduced dims
 //! outside a contiguous kept dim (column sums: whole rows are accumulated into a double buffer,
@@ -13,9 +13,7 @@ use crate::view::{Iter, View, MAX_DIMS};
 
 pub const R_SUM: u32 = 0;
 pub const R_MAX: u32 = 1;
-pub const R_MIN: u32 = 2;
-pub const R_ARGMAX: u32 = 3;
-pub const R_ARGMIN: u32 = 4;
+pub const R_ARGMAX: u32 = 2;
 
 simd_dispatch! {
     fn row_sum(x: *const f32, n: usize) -> f64 {
@@ -152,7 +150,6 @@ unsafe fn reduce_one(op: u32, x: *const f32, red: &Iter<1>, _rlen: usize, of: *m
         *of.add(r) = s as f32;
         return;
     }
-    let want_max = op == R_MAX || op == R_ARGMAX;
     let mut best = f32::NAN;
     let mut at = 0usize;
     let mut idx = 0usize;
@@ -173,7 +170,7 @@ unsafe fn reduce_one(op: u32, x: *const f32, red: &Iter<1>, _rlen: usize, of: *m
                     stop = true;
                     return;
                 }
-                if v.is_nan() || (if want_max { v > best } else { v < best }) {
+                if v.is_nan() || v > best {
                     best = v;
                     at = idx;
                 }
@@ -181,7 +178,7 @@ unsafe fn reduce_one(op: u32, x: *const f32, red: &Iter<1>, _rlen: usize, of: *m
             idx += 1;
         }
     });
-    if op == R_MAX || op == R_MIN {
+    if op == R_MAX {
         *of.add(r) = best;
     } else {
         *oi.add(r) = at as i32;
