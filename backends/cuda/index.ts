@@ -10,8 +10,9 @@
  * the addon's caching allocator. Kernels run asynchronously on one stream; `toHost` waits.
  */
 import type { AdamParams, Backend, BinaryOp, ReduceOp, Storage, UnaryOp, View } from "../../core/backend.ts";
-import { hostArrayFor, isFloating, promote, type DType, type HostArray } from "../../core/dtype.ts";
+import { hostArrayFor, isFloating, type DType, type HostArray } from "../../core/dtype.ts";
 import { XtError } from "../../core/errors.ts";
+import { contiguousStrides, isContiguous, numel, sameShape } from "../../core/shape.ts";
 
 export type CudaProbe = { ok: true; device: string } | { ok: false; reason: string };
 
@@ -100,35 +101,6 @@ export class CudaStorage implements Storage {
     readonly ptr: number,
     readonly handle: object,
   ) {}
-}
-
-function numel(shape: readonly number[]): number {
-  let n = 1;
-  for (const d of shape) n *= d;
-  return n;
-}
-
-function contiguousStrides(shape: readonly number[]): number[] {
-  const strides = new Array<number>(shape.length);
-  let s = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    strides[i] = s;
-    s *= shape[i]!;
-  }
-  return strides;
-}
-
-function isContiguous(v: View): boolean {
-  let s = 1;
-  for (let i = v.shape.length - 1; i >= 0; i--) {
-    if (v.shape[i] !== 1 && v.strides[i] !== s) return false;
-    s *= v.shape[i]!;
-  }
-  return true;
-}
-
-function sameShape(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((d, i) => d === b[i]);
 }
 
 /** The one stride that walks dims `shape` (strides `strides`) in row-major order, or null if none does. */
@@ -358,13 +330,15 @@ export class CudaBackend implements Backend {
     if (a.shape.length !== 3 || b.shape.length !== 3 || a.shape[0] !== b.shape[0] || a.shape[2] !== b.shape[1]) {
       throw new Error(`matmul: shapes [${a.shape}] and [${b.shape}] are not [B, M, K] and [B, K, N]`);
     }
-    const dtype = promote(a.storage.dtype, b.storage.dtype);
-    if (!isFloating(dtype)) throw new XtError(`matmul of ${dtype} tensors is not supported on CUDA`);
-    const av = this.asDtype(a, dtype), bv = this.asDtype(b, dtype);
+    // Core has already promoted both operands to one dtype.
+    const dtype = a.storage.dtype;
+    if (b.storage.dtype !== dtype || !isFloating(dtype)) {
+      throw new XtError(`matmul takes two float32 or two float64 operands on CUDA, got ${dtype} and ${b.storage.dtype}`);
+    }
     const [B, M] = a.shape as [number, number, number];
     const N = b.shape[2]!;
     const out = this.alloc(dtype, B * M * N);
-    this.cu.matmul(this.pack.start().num(out.ptr).view(av).view(bv).done());
+    this.cu.matmul(this.pack.start().num(out.ptr).view(a).view(b).done());
     return out;
   }
 
@@ -451,7 +425,7 @@ export class CudaBackend implements Backend {
     }
     if (ms.dtype !== ps.dtype || vs.dtype !== ps.dtype) throw new Error("adamStepInPlace: param, m and v differ in dtype");
     // The kernel reads the gradient as a flat run of elements.
-    const g = isContiguous(grad) ? grad : { storage: this.contiguous(grad), shape: grad.shape, strides: [], offset: 0 };
+    const g = isContiguous(grad.shape, grad.strides) ? grad : { storage: this.contiguous(grad), shape: grad.shape, strides: [], offset: 0 };
     const gs = storageOf(g.storage);
     this.cu.adam(
       this.pack.start()
