@@ -175,7 +175,8 @@ pub struct Call {
 }
 
 impl Call {
-    pub const MAX_ARGS: usize = 8;
+    /// The CPU addon's calls take a parameter block and up to 10 typed arrays.
+    pub const MAX_ARGS: usize = 12;
 
     /// # Safety
     /// `env` and `info` must be the ones the engine passed to the callback.
@@ -187,6 +188,15 @@ impl Call {
             "napi_get_cb_info",
         )?;
         Ok(Call { env, args, argc: argc.min(Call::MAX_ARGS) })
+    }
+
+    /// How many arguments the call passed (at most MAX_ARGS are read).
+    pub fn len(&self) -> usize {
+        self.argc
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.argc == 0
     }
 
     pub fn arg(&self, i: usize) -> Result<napi_value, JsError> {
@@ -355,4 +365,23 @@ pub unsafe fn export_function(env: napi_env, exports: napi_value, name: &str, cb
         return false;
     }
     napi_set_named_property(env, exports, cname.as_ptr(), f) == 0
+}
+
+/// Define `exports[name] = value` for a string.
+///
+/// # Safety
+/// As for [`export_function`].
+pub unsafe fn export_string(env: napi_env, exports: napi_value, name: &str, value: &str) -> bool {
+    let mut v = ptr::null_mut();
+    napi_create_string_utf8(env, value.as_ptr() as *const c_char, value.len(), &mut v) == 0
+        && napi_set_named_property(env, exports, cstr(name).as_ptr(), v) == 0
+}
+
+/// Define `exports[name] = value` for a number.
+///
+/// # Safety
+/// As for [`export_function`].
+pub unsafe fn export_number(env: napi_env, exports: napi_value, name: &str, value: f64) -> bool {
+    let mut v = ptr::null_mut();
+    napi_create_double(env, value, &mut v) == 0 && napi_set_named_property(env, exports, cstr(name).as_ptr(), v) == 0
 }

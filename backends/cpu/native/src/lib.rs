@@ -18,7 +18,8 @@ mod simd;
 mod softmax;
 mod view;
 
-use napi::{dispatch, napi_callback_info, napi_env, napi_value, Args};
+use napi::Args;
+use xt_napi::{napi_callback_info, napi_env, napi_value};
 use view::{check_bounds, View};
 
 // ---- matmul ---------------------------------------------------------------------------------
@@ -493,28 +494,29 @@ macro_rules! exports {
     ($env:expr, $exports:expr, $($name:ident),* $(,)?) => {{
         $(
             unsafe extern "C" fn $name(env: napi_env, info: napi_callback_info) -> napi_value {
-                dispatch(env, info, super::$name)
+                xt_napi::run_call(env, info, |c| napi::call(c, super::$name))
             }
         )*
-        $( napi::export($env, $exports, stringify!($name), Some($name))?; )*
+        true $( && xt_napi::export_function($env, $exports, stringify!($name), Some($name)) )*
     }};
 }
 
 mod reg {
     use super::*;
-    pub unsafe fn register(env: napi_env, exports: napi_value) -> Result<(), String> {
-        exports!(env, exports, matmul, linear, noop, unary, binary, where_, copy, reduce_, softmax_, softmax_backward, cross_entropy, cross_entropy_backward, layer_norm, layer_norm_backward, gather_rows, scatter_add_rows, adam_, math_check, bernoulli_mt);
-        napi::export_string(env, exports, "isa", isa::name())?;
-        napi::export_number(env, exports, "threads", pool::pool().threads() as f64)?;
-        napi::export_number(env, exports, "version", 1.0)?;
-        Ok(())
+    pub unsafe fn register(env: napi_env, exports: napi_value) -> bool {
+        exports!(env, exports, matmul, linear, noop, unary, binary, where_, copy, reduce_, softmax_, softmax_backward, cross_entropy, cross_entropy_backward, layer_norm, layer_norm_backward, gather_rows, scatter_add_rows, adam_, math_check, bernoulli_mt)
+            && xt_napi::export_string(env, exports, "isa", isa::name())
+            && xt_napi::export_number(env, exports, "threads", pool::pool().threads() as f64)
+            && xt_napi::export_number(env, exports, "version", 1.0)
     }
 }
 
+/// # Safety
+/// Called by the JS engine when the addon is loaded.
 #[no_mangle]
 pub unsafe extern "C" fn napi_register_module_v1(env: napi_env, exports: napi_value) -> napi_value {
-    if let Err(e) = reg::register(env, exports) {
-        napi::throw_str(env, &format!("xt_cpu: registration failed: {e}"));
+    if !reg::register(env, exports) {
+        xt_napi::throw(env, &xt_napi::JsError::new("xt_cpu: registration failed (a Node-API call failed)"));
     }
     exports
 }

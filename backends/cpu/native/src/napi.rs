@@ -1,80 +1,18 @@
-//! The few Node-API declarations this addon needs, written by hand (std only, no crates).
-//!
-//! They are not linked against anything: the host process (Bun, Node, or a `bun build --compile`
-//! binary) exports them and the dynamic loader binds them when the `.node` file is dlopen'ed.
-//!
-//! Calling convention of every function this addon exports:
+//! The calling convention of this addon's exports, on the Node-API declarations and call wrapper
+//! shared with the CUDA addon (backends/napi, crate `xt_napi`):
 //!
 //! ```text
 //! fn(meta: Float64Array, a0: TypedArray, a1: TypedArray, …) -> undefined | number
 //! ```
 //!
 //! `meta` carries the integer and float parameters (shapes, strides, offsets, op codes, eps…);
-//! the typed arrays are the CpuStorage arrays, read and written in place (no copies). A Rust
-//! error or panic becomes a thrown JS `Error` (a panic never unwinds into the JS engine).
+//! the typed arrays are the CpuStorage arrays, read and written in place (no copies). A kernel's
+//! error becomes a thrown JS `Error` ("xt_cpu: …", code XT_NATIVE); `xt_napi::run_call` turns a
+//! panic into one too (a panic never unwinds into the JS engine).
 
-#![allow(non_camel_case_types)]
+use xt_napi::{typedarray, Call, JsError, JsResult};
 
-use std::ffi::{c_char, c_void, CString};
-use std::ptr;
-
-#[repr(C)]
-pub struct napi_env__ {
-    _p: [u8; 0],
-}
-#[repr(C)]
-pub struct napi_value__ {
-    _p: [u8; 0],
-}
-#[repr(C)]
-pub struct napi_callback_info__ {
-    _p: [u8; 0],
-}
-pub type napi_env = *mut napi_env__;
-pub type napi_value = *mut napi_value__;
-pub type napi_callback_info = *mut napi_callback_info__;
-pub type napi_status = i32;
-pub type napi_callback = Option<unsafe extern "C" fn(env: napi_env, info: napi_callback_info) -> napi_value>;
-
-pub const T_INT32: i32 = 5;
-pub const T_UINT32: i32 = 6;
-pub const T_UINT8: i32 = 1;
-pub const T_FLOAT32: i32 = 7;
-pub const T_FLOAT64: i32 = 8;
-
-extern "C" {
-    fn napi_create_function(
-        env: napi_env,
-        utf8name: *const c_char,
-        length: usize,
-        cb: napi_callback,
-        data: *mut c_void,
-        result: *mut napi_value,
-    ) -> napi_status;
-    fn napi_set_named_property(env: napi_env, object: napi_value, utf8name: *const c_char, value: napi_value) -> napi_status;
-    fn napi_get_cb_info(
-        env: napi_env,
-        cbinfo: napi_callback_info,
-        argc: *mut usize,
-        argv: *mut napi_value,
-        this_arg: *mut napi_value,
-        data: *mut *mut c_void,
-    ) -> napi_status;
-    fn napi_get_typedarray_info(
-        env: napi_env,
-        typedarray: napi_value,
-        type_: *mut i32,
-        length: *mut usize,
-        data: *mut *mut c_void,
-        arraybuffer: *mut napi_value,
-        byte_offset: *mut usize,
-    ) -> napi_status;
-    fn napi_create_double(env: napi_env, value: f64, result: *mut napi_value) -> napi_status;
-    fn napi_create_string_utf8(env: napi_env, s: *const c_char, length: usize, result: *mut napi_value) -> napi_status;
-    fn napi_get_undefined(env: napi_env, result: *mut napi_value) -> napi_status;
-    fn napi_throw_error(env: napi_env, code: *const c_char, msg: *const c_char) -> napi_status;
-}
-
+pub use xt_napi::typedarray::UINT32 as T_UINT32;
 
 /// One typed-array argument: element type, element count, data pointer.
 #[derive(Clone, Copy)]
@@ -92,29 +30,29 @@ impl Arr {
         Ok(())
     }
     pub fn f32(&self) -> Result<(*mut f32, usize), String> {
-        self.want(T_FLOAT32, "Float32Array")?;
+        self.want(typedarray::FLOAT32, "Float32Array")?;
         Ok((self.ptr as *mut f32, self.len))
     }
     pub fn f64(&self) -> Result<(*mut f64, usize), String> {
-        self.want(T_FLOAT64, "Float64Array")?;
+        self.want(typedarray::FLOAT64, "Float64Array")?;
         Ok((self.ptr as *mut f64, self.len))
     }
     pub fn i32(&self) -> Result<(*mut i32, usize), String> {
-        self.want(T_INT32, "Int32Array")?;
+        self.want(typedarray::INT32, "Int32Array")?;
         Ok((self.ptr as *mut i32, self.len))
     }
     pub fn u8(&self) -> Result<(*mut u8, usize), String> {
-        self.want(T_UINT8, "Uint8Array")?;
+        self.want(typedarray::UINT8, "Uint8Array")?;
         Ok((self.ptr, self.len))
     }
 }
 
-pub const MAX_ARGS: usize = 10;
+pub const MAX_ARRAYS: usize = Call::MAX_ARGS - 1;
 
 /// The decoded arguments of one call.
 pub struct Args<'a> {
     pub meta: &'a [f64],
-    arrs: [Arr; MAX_ARGS],
+    arrs: [Arr; MAX_ARRAYS],
     n: usize,
 }
 
@@ -145,113 +83,39 @@ impl<'a> Args<'a> {
 
 pub type Kernel = fn(&Args) -> Result<f64, String>;
 
-fn throw(env: napi_env, msg: &str) {
-    let m = CString::new(msg.replace('\0', " ")).unwrap_or_default();
-    let code = CString::new("XT_NATIVE").unwrap_or_default();
-    unsafe {
-        napi_throw_error(env, code.as_ptr(), m.as_ptr());
-    }
+fn error(message: String) -> JsError {
+    JsError::with_code("XT_NATIVE", format!("xt_cpu: {message}"))
 }
 
-/// Decodes the call's arguments and runs `k`, turning errors and panics into JS exceptions.
-pub unsafe fn dispatch(env: napi_env, info: napi_callback_info, k: Kernel) -> napi_value {
-    let mut argv: [napi_value; MAX_ARGS + 1] = [ptr::null_mut(); MAX_ARGS + 1];
-    let mut argc = MAX_ARGS + 1;
-    if napi_get_cb_info(env, info, &mut argc, argv.as_mut_ptr(), ptr::null_mut(), ptr::null_mut()) != 0 {
-        throw(env, "xt_cpu: napi_get_cb_info failed");
-        return ptr::null_mut();
-    }
-    let argc = argc.min(MAX_ARGS + 1);
-    let mut arrs = [Arr { ty: -1, len: 0, ptr: ptr::null_mut() }; MAX_ARGS];
+/// Decodes the call's arguments and runs `k`: NaN comes back as undefined, any other value as a
+/// number, an error as a thrown Error.
+pub fn call(c: &Call, k: Kernel) -> JsResult {
+    let mut arrs = [Arr { ty: -1, len: 0, ptr: std::ptr::null_mut() }; MAX_ARRAYS];
     let mut meta: &[f64] = &[];
-    for i in 0..argc {
-        let mut ty = 0i32;
-        let mut len = 0usize;
-        let mut data: *mut c_void = ptr::null_mut();
-        let st = napi_get_typedarray_info(env, argv[i], &mut ty, &mut len, &mut data, ptr::null_mut(), ptr::null_mut());
-        if st != 0 {
-            throw(env, &format!("xt_cpu: argument {i} is not a typed array"));
-            return ptr::null_mut();
-        }
-        if data.is_null() {
-            // An empty typed array may have no backing store; give it a dangling, aligned pointer.
-            data = ptr::NonNull::<f64>::dangling().as_ptr() as *mut c_void;
-            len = 0;
-        }
+    for i in 0..c.len() {
+        let (ty, data, bytes) = c.typed_array(i).map_err(|_| error(format!("argument {i} is not a typed array")))?;
+        let elem = match ty {
+            typedarray::INT8 | typedarray::UINT8 | typedarray::UINT8_CLAMPED => 1,
+            typedarray::INT16 | typedarray::UINT16 => 2,
+            typedarray::INT32 | typedarray::UINT32 | typedarray::FLOAT32 => 4,
+            _ => 8,
+        };
+        // An empty typed array may have no backing store; give it a dangling, aligned pointer.
+        let (data, len) = if data.is_null() { (std::ptr::NonNull::<f64>::dangling().as_ptr() as *mut u8, 0) } else { (data, bytes / elem) };
         if i == 0 {
-            if ty != T_FLOAT64 {
-                throw(env, "xt_cpu: the first argument must be the Float64Array of parameters");
-                return ptr::null_mut();
+            if ty != typedarray::FLOAT64 {
+                return Err(error("the first argument must be the Float64Array of parameters".into()));
             }
-            meta = std::slice::from_raw_parts(data as *const f64, len);
+            meta = unsafe { std::slice::from_raw_parts(data as *const f64, len) };
         } else {
-            arrs[i - 1] = Arr { ty, len, ptr: data as *mut u8 };
+            arrs[i - 1] = Arr { ty, len, ptr: data };
         }
     }
-    let args = Args { meta, arrs, n: argc.saturating_sub(1) };
-    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| k(&args)));
-    match r {
-        Ok(Ok(v)) => {
-            let mut out = ptr::null_mut();
-            if v.is_nan() {
-                napi_get_undefined(env, &mut out);
-            } else {
-                napi_create_double(env, v, &mut out);
-            }
-            out
-        }
-        Ok(Err(e)) => {
-            throw(env, &format!("xt_cpu: {e}"));
-            ptr::null_mut()
-        }
-        Err(p) => {
-            let msg = p
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| p.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "panic".into());
-            throw(env, &format!("xt_cpu: internal error: {msg}"));
-            ptr::null_mut()
-        }
+    let args = Args { meta, arrs, n: c.len().saturating_sub(1) };
+    let v = k(&args).map_err(error)?;
+    if v.is_nan() {
+        c.undefined()
+    } else {
+        c.double(v)
     }
-}
-
-pub unsafe fn export(env: napi_env, exports: napi_value, name: &str, cb: napi_callback) -> Result<(), String> {
-    let cname = CString::new(name).map_err(|e| e.to_string())?;
-    let mut f = ptr::null_mut();
-    if napi_create_function(env, cname.as_ptr(), name.len(), cb, ptr::null_mut(), &mut f) != 0 {
-        return Err(format!("napi_create_function({name}) failed"));
-    }
-    if napi_set_named_property(env, exports, cname.as_ptr(), f) != 0 {
-        return Err(format!("napi_set_named_property({name}) failed"));
-    }
-    Ok(())
-}
-
-pub unsafe fn export_string(env: napi_env, exports: napi_value, name: &str, value: &str) -> Result<(), String> {
-    let cname = CString::new(name).map_err(|e| e.to_string())?;
-    let mut v = ptr::null_mut();
-    if napi_create_string_utf8(env, value.as_ptr() as *const c_char, value.len(), &mut v) != 0 {
-        return Err("napi_create_string_utf8 failed".into());
-    }
-    if napi_set_named_property(env, exports, cname.as_ptr(), v) != 0 {
-        return Err(format!("napi_set_named_property({name}) failed"));
-    }
-    Ok(())
-}
-
-pub unsafe fn export_number(env: napi_env, exports: napi_value, name: &str, value: f64) -> Result<(), String> {
-    let cname = CString::new(name).map_err(|e| e.to_string())?;
-    let mut v = ptr::null_mut();
-    if napi_create_double(env, value, &mut v) != 0 {
-        return Err("napi_create_double failed".into());
-    }
-    if napi_set_named_property(env, exports, cname.as_ptr(), v) != 0 {
-        return Err(format!("napi_set_named_property({name}) failed"));
-    }
-    Ok(())
-}
-
-pub unsafe fn throw_str(env: napi_env, msg: &str) {
-    throw(env, msg);
 }
