@@ -7,20 +7,23 @@
 //! streams; otherwise A's block is packed into MR-row micro-panels. The micro-kernel keeps an
 //! MR×NR tile of C in registers:
 //!
-//! - AVX-512: MR = 12, NR = 32 (two zmm per row, 24 accumulators) or NR = 16 for narrow C;
-//!   ragged N edges use masked loads/stores, ragged M edges a kernel instantiated for fewer rows.
-//! - AVX2: MR = 6, NR = 16 (two ymm per row, 12 accumulators); ragged edges through a tile.
+//! - AVX-512: MR = 12, NR = 32 (two zmm per row, 24 accumulators) or NR = 16 for narrow C.
+//! - AVX2: MR = 6, NR = 16 (two ymm per row, 12 accumulators).
 //! - scalar: a plain loop (machines without AVX2).
+//!
+//! The micro-kernel is one generic body over simd.rs's `Simd` (the vector width), instantiated
+//! per ISA behind `#[target_feature]` entry points; ragged N edges load and store only the first
+//! lanes (masked on AVX-512), ragged M edges use an instantiation for fewer rows.
 //!
 //! Large products are split over the thread pool by rows (or columns when C is wide and short);
 //! batches of small products are spread over the pool one product per task.
 
-#[cfg(target_arch = "x86_64")]
-use std::arch::x86_64::*;
 use std::cell::RefCell;
 
 use crate::isa::{isa, Isa};
 use crate::pool::{pool, SendPtr};
+#[cfg(target_arch = "x86_64")]
+use crate::simd::{Simd, S256, S512};
 
 #[derive(Clone, Copy)]
 pub struct Gemm {
@@ -360,11 +363,15 @@ unsafe fn blocked<M: Micro>(g: &Gemm) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// AVX-512 micro-kernels
+// The micro-kernel: one body, generic over the SIMD width (simd.rs), instantiated per ISA below
 
+/// C[0..MR, 0..nr] (+)= A·Bp (+ bias) with an MR×(NV·W) tile of C in registers. Ragged N edges
+/// load and store the first lanes only (masked on AVX-512); ragged M edges are instantiations
+/// for fewer rows.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-unsafe fn k512<const MR: usize, const NV: usize, const PACKED: bool>(
+#[allow(clippy::too_many_arguments)]
+unsafe fn micro<S: Simd, const MR: usize, const NV: usize, const PACKED: bool>(
     kc: usize,
     a: *const f32,
     a_rs: isize,
@@ -375,206 +382,98 @@ unsafe fn k512<const MR: usize, const NV: usize, const PACKED: bool>(
     acc: bool,
     bias: *const f32,
 ) {
-    let mut t = [[_mm512_setzero_ps(); NV]; MR];
+    let w = S::W;
+    let mut t = [[S::splat(0.0); NV]; MR];
     let mut ap = a;
     let mut bp = b;
     for _ in 0..kc {
-        let mut bv = [_mm512_setzero_ps(); NV];
+        let mut bv = [S::splat(0.0); NV];
         for v in 0..NV {
-            bv[v] = _mm512_loadu_ps(bp.add(16 * v));
+            bv[v] = S::load(bp.add(w * v));
         }
         for i in 0..MR {
             let x = if PACKED { *ap.add(i) } else { *ap.offset(i as isize * a_rs) };
-            let av = _mm512_set1_ps(x);
+            let av = S::splat(x);
             for v in 0..NV {
-                t[i][v] = _mm512_fmadd_ps(av, bv[v], t[i][v]);
+                t[i][v] = S::fma(av, bv[v], t[i][v]);
             }
         }
         ap = if PACKED { ap.offset(a_rs) } else { ap.add(1) };
-        bp = bp.add(16 * NV);
+        bp = bp.add(w * NV);
     }
-    let mut masks = [0u16; NV];
-    for v in 0..NV {
-        let lo = 16 * v;
-        masks[v] = if nr >= lo + 16 { 0xFFFF } else if nr > lo { ((1u32 << (nr - lo)) - 1) as u16 } else { 0 };
-    }
+    let full = nr == NV * w;
     if !bias.is_null() {
         for v in 0..NV {
-            let bv = _mm512_maskz_loadu_ps(masks[v], bias.add(16 * v));
+            let bv = if full { S::load(bias.add(w * v)) } else { S::load_n(bias.add(w * v), lanes(nr, w, v)) };
             for i in 0..MR {
-                t[i][v] = _mm512_add_ps(t[i][v], bv);
+                t[i][v] = S::add(t[i][v], bv);
             }
         }
+    }
+    if full {
+        for i in 0..MR {
+            let row = c.offset(i as isize * ldc);
+            for v in 0..NV {
+                let p = row.add(w * v);
+                S::store(p, if acc { S::add(S::load(p), t[i][v]) } else { t[i][v] });
+            }
+        }
+        return;
     }
     for i in 0..MR {
         let row = c.offset(i as isize * ldc);
         for v in 0..NV {
-            let p = row.add(16 * v);
-            let m = masks[v];
-            if m == 0xFFFF {
-                let r = if acc { _mm512_add_ps(_mm512_loadu_ps(p), t[i][v]) } else { t[i][v] };
-                _mm512_storeu_ps(p, r);
-            } else if m != 0 {
-                let r = if acc { _mm512_add_ps(_mm512_maskz_loadu_ps(m, p), t[i][v]) } else { t[i][v] };
-                _mm512_mask_storeu_ps(p, m, r);
+            let (p, n) = (row.add(w * v), lanes(nr, w, v));
+            if n > 0 {
+                S::store_n(p, if acc { S::add(S::load_n(p, n), t[i][v]) } else { t[i][v] }, n);
             }
         }
     }
 }
 
+/// Lanes of a ragged tile's vector v (w wide) that hold columns of C: w, fewer, or 0 past the edge.
+#[inline(always)]
+fn lanes(nr: usize, w: usize, v: usize) -> usize {
+    nr.saturating_sub(w * v).min(w)
+}
+
+/// A `Micro` for SIMD type `$s` with NV vectors per row and MR = the first of `$rows` (each row
+/// count a ragged M edge may need), behind a `#[target_feature]` entry point so that the
+/// intrinsics inline.
 #[cfg(target_arch = "x86_64")]
-macro_rules! k512_dispatch {
-    ($name:ident, $nv:expr) => {
-        #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,fma,avx2")]
-        #[allow(clippy::too_many_arguments)]
-        unsafe fn $name(kc: usize, a: *const f32, a_rs: isize, packed: bool, b: *const f32, c: *mut f32, ldc: isize, mr: usize, nr: usize, acc: bool, bias: *const f32) {
-            macro_rules! go {
-                ($m:literal) => {
-                    if packed {
-                        k512::<$m, $nv, true>(kc, a, a_rs, b, c, ldc, nr, acc, bias)
-                    } else {
-                        k512::<$m, $nv, false>(kc, a, a_rs, b, c, ldc, nr, acc, bias)
+macro_rules! micro_kernel {
+    ($name:ident, $s:ty, $nv:literal, $features:literal, [$($rows:literal),+]) => {
+        struct $name;
+        impl Micro for $name {
+            const MR: usize = [$($rows),+][0];
+            const NR: usize = $nv * <$s as Simd>::W;
+            #[inline(always)]
+            unsafe fn run(kc: usize, a: *const f32, a_rs: isize, packed: bool, b: *const f32, c: *mut f32, ldc: isize, mr: usize, nr: usize, acc: bool, bias: *const f32) {
+                #[target_feature(enable = $features)]
+                #[allow(clippy::too_many_arguments)]
+                unsafe fn entry(kc: usize, a: *const f32, a_rs: isize, packed: bool, b: *const f32, c: *mut f32, ldc: isize, mr: usize, nr: usize, acc: bool, bias: *const f32) {
+                    match (mr, packed) {
+                        $(
+                            ($rows, true) => micro::<$s, $rows, $nv, true>(kc, a, a_rs, b, c, ldc, nr, acc, bias),
+                            ($rows, false) => micro::<$s, $rows, $nv, false>(kc, a, a_rs, b, c, ldc, nr, acc, bias),
+                        )+
+                        _ => unreachable!("micro-kernel row count {}", mr),
                     }
-                };
-            }
-            match mr {
-                12 => go!(12),
-                11 => go!(11),
-                10 => go!(10),
-                9 => go!(9),
-                8 => go!(8),
-                7 => go!(7),
-                6 => go!(6),
-                5 => go!(5),
-                4 => go!(4),
-                3 => go!(3),
-                2 => go!(2),
-                _ => go!(1),
+                }
+                entry(kc, a, a_rs, packed, b, c, ldc, mr, nr, acc, bias)
             }
         }
     };
 }
 
+// AVX-512: 12×32 (two zmm per row, 24 accumulators), or 12×16 for narrow C.
 #[cfg(target_arch = "x86_64")]
-k512_dispatch!(k512_n32, 2);
+micro_kernel!(Avx512N32, S512, 2, "avx512f,avx512bw,avx512vl,avx512dq,fma,avx2", [12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1]);
 #[cfg(target_arch = "x86_64")]
-k512_dispatch!(k512_n16, 1);
-
+micro_kernel!(Avx512N16, S512, 1, "avx512f,avx512bw,avx512vl,avx512dq,fma,avx2", [12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1]);
+// AVX2: 6×16 (two ymm per row, 12 accumulators).
 #[cfg(target_arch = "x86_64")]
-struct Avx512N32;
-#[cfg(target_arch = "x86_64")]
-impl Micro for Avx512N32 {
-    const MR: usize = 12;
-    const NR: usize = 32;
-    #[inline(always)]
-    unsafe fn run(kc: usize, a: *const f32, a_rs: isize, packed: bool, b: *const f32, c: *mut f32, ldc: isize, mr: usize, nr: usize, acc: bool, bias: *const f32) {
-        k512_n32(kc, a, a_rs, packed, b, c, ldc, mr, nr, acc, bias)
-    }
-}
-
-#[cfg(target_arch = "x86_64")]
-struct Avx512N16;
-#[cfg(target_arch = "x86_64")]
-impl Micro for Avx512N16 {
-    const MR: usize = 12;
-    const NR: usize = 16;
-    #[inline(always)]
-    unsafe fn run(kc: usize, a: *const f32, a_rs: isize, packed: bool, b: *const f32, c: *mut f32, ldc: isize, mr: usize, nr: usize, acc: bool, bias: *const f32) {
-        k512_n16(kc, a, a_rs, packed, b, c, ldc, mr, nr, acc, bias)
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// AVX2 micro-kernel: 6×16
-
-#[cfg(target_arch = "x86_64")]
-#[inline(always)]
-unsafe fn k256<const MR: usize, const PACKED: bool>(kc: usize, a: *const f32, a_rs: isize, b: *const f32, t: &mut [[__m256; 2]; 6]) {
-    let mut ap = a;
-    let mut bp = b;
-    for _ in 0..kc {
-        let b0 = _mm256_loadu_ps(bp);
-        let b1 = _mm256_loadu_ps(bp.add(8));
-        for i in 0..MR {
-            let x = if PACKED { *ap.add(i) } else { *ap.offset(i as isize * a_rs) };
-            let av = _mm256_set1_ps(x);
-            t[i][0] = _mm256_fmadd_ps(av, b0, t[i][0]);
-            t[i][1] = _mm256_fmadd_ps(av, b1, t[i][1]);
-        }
-        ap = if PACKED { ap.offset(a_rs) } else { ap.add(1) };
-        bp = bp.add(16);
-    }
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-#[allow(clippy::too_many_arguments)]
-unsafe fn k256_run(kc: usize, a: *const f32, a_rs: isize, packed: bool, b: *const f32, c: *mut f32, ldc: isize, mr: usize, nr: usize, acc: bool, bias: *const f32) {
-    let mut t = [[_mm256_setzero_ps(); 2]; 6];
-    macro_rules! go {
-        ($m:literal) => {
-            if packed {
-                k256::<$m, true>(kc, a, a_rs, b, &mut t)
-            } else {
-                k256::<$m, false>(kc, a, a_rs, b, &mut t)
-            }
-        };
-    }
-    match mr {
-        6 => go!(6),
-        5 => go!(5),
-        4 => go!(4),
-        3 => go!(3),
-        2 => go!(2),
-        _ => go!(1),
-    }
-    if !bias.is_null() {
-        let mut bb = [0f32; 16];
-        std::ptr::copy_nonoverlapping(bias, bb.as_mut_ptr(), nr.min(16));
-        let b0 = _mm256_loadu_ps(bb.as_ptr());
-        let b1 = _mm256_loadu_ps(bb.as_ptr().add(8));
-        for i in 0..6 {
-            t[i][0] = _mm256_add_ps(t[i][0], b0);
-            t[i][1] = _mm256_add_ps(t[i][1], b1);
-        }
-    }
-    if nr == 16 {
-        for i in 0..mr {
-            let p = c.offset(i as isize * ldc);
-            for v in 0..2 {
-                let q = p.add(8 * v);
-                let r = if acc { _mm256_add_ps(_mm256_loadu_ps(q), t[i][v]) } else { t[i][v] };
-                _mm256_storeu_ps(q, r);
-            }
-        }
-    } else {
-        let mut tile = [0f32; 16];
-        for i in 0..mr {
-            _mm256_storeu_ps(tile.as_mut_ptr(), t[i][0]);
-            _mm256_storeu_ps(tile.as_mut_ptr().add(8), t[i][1]);
-            let p = c.offset(i as isize * ldc);
-            for j in 0..nr {
-                if acc {
-                    *p.add(j) += tile[j];
-                } else {
-                    *p.add(j) = tile[j];
-                }
-            }
-        }
-    }
-}
-
-#[cfg(target_arch = "x86_64")]
-struct Avx2K;
-#[cfg(target_arch = "x86_64")]
-impl Micro for Avx2K {
-    const MR: usize = 6;
-    const NR: usize = 16;
-    #[inline(always)]
-    unsafe fn run(kc: usize, a: *const f32, a_rs: isize, packed: bool, b: *const f32, c: *mut f32, ldc: isize, mr: usize, nr: usize, acc: bool, bias: *const f32) {
-        k256_run(kc, a, a_rs, packed, b, c, ldc, mr, nr, acc, bias)
-    }
-}
+micro_kernel!(Avx2K, S256, 2, "avx2,fma", [6, 5, 4, 3, 2, 1]);
 
 // ---------------------------------------------------------------------------------------------
 // Tiny products: one dot product per element of C, accumulated in double and rounded once (as the
