@@ -84,41 +84,6 @@ impl<const N: usize> Iter<N> {
         it
     }
 
-    /// Calls f(offsets of the row start, row length, inner strides) for every innermost row.
-    #[inline]
-    #[allow(dead_code)]
-    pub fn for_rows(&self, mut f: impl FnMut([isize; N], usize, [isize; N])) {
-        let nd = self.nd;
-        let inner = self.shape[nd - 1];
-        let mut istr = [0isize; N];
-        for v in 0..N {
-            istr[v] = self.strides[v][nd - 1];
-        }
-        let outer: usize = self.shape[..nd - 1].iter().product();
-        let mut idx = [0usize; MAX_DIMS];
-        let mut base = self.offs;
-        for _ in 0..outer {
-            f(base, inner, istr);
-            // advance the odometer over dims nd-2 … 0
-            let mut d = nd as isize - 2;
-            while d >= 0 {
-                let du = d as usize;
-                idx[du] += 1;
-                for v in 0..N {
-                    base[v] += self.strides[v][du];
-                }
-                if idx[du] < self.shape[du] {
-                    break;
-                }
-                for v in 0..N {
-                    base[v] -= self.strides[v][du] * self.shape[du] as isize;
-                }
-                idx[du] = 0;
-                d -= 1;
-            }
-        }
-    }
-
     /// Number of innermost rows and their length.
     pub fn rows(&self) -> (usize, usize) {
         let nd = self.nd;
@@ -127,20 +92,47 @@ impl<const N: usize> Iter<N> {
 
     /// Offsets of the start of row r (r < rows()).
     #[inline]
-    pub fn row_offsets(&self, mut r: usize) -> [isize; N] {
+    pub fn row_offsets(&self, r: usize) -> [isize; N] {
+        self.row_position(r).1
+    }
+
+    /// Row r as an odometer over the outer dims (their indices) and the offsets of its start.
+    #[inline]
+    fn row_position(&self, mut r: usize) -> ([usize; MAX_DIMS], [isize; N]) {
+        let mut idx = [0usize; MAX_DIMS];
         let mut base = self.offs;
-        let nd = self.nd;
-        let mut d = nd as isize - 2;
+        let mut d = self.nd as isize - 2;
         while d >= 0 {
             let du = d as usize;
-            let i = r % self.shape[du];
+            idx[du] = r % self.shape[du];
             r /= self.shape[du];
             for v in 0..N {
-                base[v] += i as isize * self.strides[v][du];
+                base[v] += idx[du] as isize * self.strides[v][du];
             }
             d -= 1;
         }
-        base
+        (idx, base)
+    }
+
+    /// Moves the odometer (idx, base) of row_position to the next row.
+    #[inline]
+    fn next_row(&self, idx: &mut [usize; MAX_DIMS], base: &mut [isize; N]) {
+        let mut d = self.nd as isize - 2;
+        while d >= 0 {
+            let du = d as usize;
+            idx[du] += 1;
+            for v in 0..N {
+                base[v] += self.strides[v][du];
+            }
+            if idx[du] < self.shape[du] {
+                break;
+            }
+            for v in 0..N {
+                base[v] -= self.strides[v][du] * self.shape[du] as isize;
+            }
+            idx[du] = 0;
+            d -= 1;
+        }
     }
 }
 
@@ -181,20 +173,8 @@ impl<const N: usize> Iter<N> {
         for v in 0..N {
             istr[v] = self.strides[v][nd - 1];
         }
-        let mut r = lo / inner;
         let mut c = lo % inner;
-        let mut idx = [0usize; MAX_DIMS];
-        let mut base = self.offs;
-        let mut d = nd as isize - 2;
-        while d >= 0 {
-            let du = d as usize;
-            idx[du] = r % self.shape[du];
-            r /= self.shape[du];
-            for v in 0..N {
-                base[v] += idx[du] as isize * self.strides[v][du];
-            }
-            d -= 1;
-        }
+        let (mut idx, mut base) = self.row_position(lo / inner);
         let mut pos = lo;
         while pos < hi {
             let len = (inner - c).min(hi - pos);
@@ -205,22 +185,7 @@ impl<const N: usize> Iter<N> {
             f(o, len, istr);
             pos += len;
             c = 0;
-            let mut d = nd as isize - 2;
-            while d >= 0 {
-                let du = d as usize;
-                idx[du] += 1;
-                for v in 0..N {
-                    base[v] += self.strides[v][du];
-                }
-                if idx[du] < self.shape[du] {
-                    break;
-                }
-                for v in 0..N {
-                    base[v] -= self.strides[v][du] * self.shape[du] as isize;
-                }
-                idx[du] = 0;
-                d -= 1;
-            }
+            self.next_row(&mut idx, &mut base);
         }
     }
 }
