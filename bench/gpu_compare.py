@@ -9,8 +9,8 @@
                       2 layers, max_length 30), vocabulary 1004, batch 25, captions of 17 tokens,
                       Adam lr 1e-3, 200 iterations of the masked temporal softmax loss (seconds)
 
-The models are fixtures/gen/reference.py's (the notebook's code) and the synthetic data is drawn
-as in bench/torch_workloads.py, the CPU twin. Each step ends with loss.item(), which waits for the
+The workloads are bench/torch_workloads.py's (the CPU twin), run on the GPU: the models are
+fixtures/gen/reference.py's (the notebook's code), the synthetic data the same draws. Each step ends with loss.item(), which waits for the
 GPU, as xt's does. Matmuls run in full FP32 (TF32 off), as xt's CUDA backend computes; --tf32
 allows TF32 for a look at what the tensor cores would give.
 
@@ -19,112 +19,16 @@ Prints one JSON line per workload. Without a CUDA-capable torch it prints one li
 """
 import argparse
 import json
-import os
 import sys
-import time
 
 try:
     import torch  # first: reference.py sets OpenBLAS defaults for the CPU parity fixtures
-    import torch.nn.functional as F
 except Exception as e:  # noqa: BLE001 (any import failure means: no comparison)
     print(json.dumps({"skipped": "PyTorch is not importable here (%s)" % e}))
     sys.exit(0)
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "fixtures", "gen"))
-
-
-def sync():
-    if torch.cuda.is_available():
-        torch.cuda.synchronize()
-
-
-def vit(args, dev):
-    from reference import VisionTransformer
-
-    torch.manual_seed(0)
-    model = VisionTransformer().to(dev)
-    model.train()
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    batch = args.batch
-    images = torch.randn(batch, 3, 32, 32).to(dev)
-    labels = torch.randint(0, 10, (batch,)).to(dev)
-
-    def step():
-        out = model(images)
-        loss = F.cross_entropy(out, labels)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        return loss.item()
-
-    for _ in range(args.warmup):
-        step()
-    sync()
-    ms = []
-    for _ in range(args.steps):
-        t = time.perf_counter()
-        step()
-        ms.append((time.perf_counter() - t) * 1000)
-    ms.sort()
-    best, median = ms[0], ms[len(ms) // 2]
-    return {
-        "workload": "vit_train",
-        "batch": batch,
-        "steps": args.steps,
-        "bestMs": best,
-        "medianMs": median,
-        "imagesPerSecBest": batch * 1000 / best,
-        "imagesPerSecMedian": batch * 1000 / median,
-    }
-
-
-def captioning(args, dev):
-    from reference import CaptioningTransformer
-
-    torch.manual_seed(0)
-    vocab, input_dim, wordvec, heads, layers, max_length = 1004, 512, 256, 2, 2, 30
-    batch, caption_length, lr = 25, 17, 1e-3
-    word_to_idx = {"<NULL>": 0, "<START>": 1, "<END>": 2, "<UNK>": 3}
-    for i in range(4, vocab):
-        word_to_idx["w%d" % i] = i
-    model = CaptioningTransformer(word_to_idx, input_dim, wordvec, num_heads=heads, num_layers=layers, max_length=max_length)
-    model = model.to(dev)
-    model.train()
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    g = torch.Generator().manual_seed(7)
-    features = torch.randn(batch, input_dim)
-    lengths = torch.randint(8, 17, (batch,), generator=g)
-    captions = torch.zeros(batch, caption_length, dtype=torch.long)
-    for i in range(batch):
-        n = int(lengths[i])
-        captions[i, 0] = 1
-        captions[i, 1:n] = torch.randint(4, vocab, (n - 1,), generator=g)
-        captions[i, n] = 2
-    features, captions = features.to(dev), captions.to(dev)
-    cap_in, cap_out = captions[:, :-1], captions[:, 1:]
-    mask = cap_out != 0
-    N, T = cap_out.shape
-
-    def step():
-        logits = model(features, cap_in)
-        losses = F.cross_entropy(logits.reshape(N * T, vocab), cap_out.reshape(N * T), reduction="none")
-        loss = torch.mean(losses * mask.reshape(N * T))
-        value = loss.item()
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        return value
-
-    step()  # one warm-up iteration, not counted
-    sync()
-    t = time.perf_counter()
-    value = 0.0
-    for _ in range(args.iterations):
-        value = step()
-    sync()
-    seconds = time.perf_counter() - t
-    return {"workload": "captioning_overfit", "iterations": args.iterations, "seconds": seconds, "finalLoss": value}
+# The workloads themselves are bench/torch_workloads.py's (this script's folder is on sys.path).
+from torch_workloads import captioning, vit  # noqa: E402
 
 
 def main():

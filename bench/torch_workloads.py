@@ -1,9 +1,9 @@
 """PyTorch twin of bench/workloads.ts: the same two training workloads, synthetic data.
 
-  /usr/bin/python3 bench/torch_workloads.py vit        [--threads N] [--steps N] [--warmup N]
+  /usr/bin/python3 bench/torch_workloads.py vit        [--threads N] [--steps N] [--warmup N] [--batch N]
   /usr/bin/python3 bench/torch_workloads.py captioning [--threads N] [--iterations N]
 
-Prints one JSON line. The models come from fixtures/gen/reference.py (the notebook's code), but
+Prints one JSON line. bench/gpu_compare.py runs the same two functions on a CUDA device. The models come from fixtures/gen/reference.py (the notebook's code), but
 torch is imported FIRST so that OpenBLAS picks its kernel from the environment as it stands
 (reference.py would otherwise default OPENBLAS_CORETYPE to Sandybridge, its parity pin);
 bench/compare.ts runs this with OPENBLAS_CORETYPE unset, i.e. OpenBLAS's own choice for this CPU.
@@ -24,14 +24,25 @@ sys.path.insert(0, os.path.join(HERE, "..", "fixtures", "gen"))
 from reference import CaptioningTransformer, VisionTransformer, blas_corename  # noqa: E402
 
 
-def vit(args):
+CPU = torch.device("cpu")
+
+
+def sync(dev):
+    """Waits for the device (each step's loss.item() already waits; this closes a timed span)."""
+    if dev.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def vit(args, dev=CPU):
+    """The notebook's VisionTransformer(), batch args.batch of 3x32x32, Adam lr 1e-3: forward,
+    cross-entropy, zero_grad, backward, step (images/s, best and median step)."""
     torch.manual_seed(0)
-    model = VisionTransformer()
+    model = VisionTransformer().to(dev)
     model.train()
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    batch = 64
-    images = torch.randn(batch, 3, 32, 32)
-    labels = torch.randint(0, 10, (batch,))
+    batch = args.batch
+    images = torch.randn(batch, 3, 32, 32).to(dev)
+    labels = torch.randint(0, 10, (batch,)).to(dev)
 
     def step():
         out = model(images)
@@ -43,6 +54,7 @@ def vit(args):
 
     for _ in range(args.warmup):
         step()
+    sync(dev)
     ms = []
     for _ in range(args.steps):
         t = time.perf_counter()
@@ -61,7 +73,10 @@ def vit(args):
     }
 
 
-def captioning(args):
+def captioning(args, dev=CPU):
+    """The notebook's overfit CaptioningTransformer (input 512, wordvec 256, 2 heads, 2 layers,
+    max_length 30), vocabulary 1004, batch 25, captions of 17 tokens, Adam lr 1e-3, args.iterations
+    iterations of the masked temporal softmax loss (seconds)."""
     torch.manual_seed(0)
     vocab, input_dim, wordvec, heads, layers, max_length = 1004, 512, 256, 2, 2, 30
     batch, caption_length, lr = 25, 17, 1e-3
@@ -69,6 +84,7 @@ def captioning(args):
     for i in range(4, vocab):
         word_to_idx["w%d" % i] = i
     model = CaptioningTransformer(word_to_idx, input_dim, wordvec, num_heads=heads, num_layers=layers, max_length=max_length)
+    model = model.to(dev)
     model.train()
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     g = torch.Generator().manual_seed(7)
@@ -80,6 +96,7 @@ def captioning(args):
         captions[i, 0] = 1
         captions[i, 1:n] = torch.randint(4, vocab, (n - 1,), generator=g)
         captions[i, n] = 2
+    features, captions = features.to(dev), captions.to(dev)
     cap_in, cap_out = captions[:, :-1], captions[:, 1:]
     mask = cap_out != 0
     N, T = cap_out.shape
@@ -95,11 +112,14 @@ def captioning(args):
         return value
 
     step()  # one warm-up iteration, not counted
+    sync(dev)
     t = time.perf_counter()
+    value = 0.0
     for _ in range(args.iterations):
-        step()
+        value = step()
+    sync(dev)
     seconds = time.perf_counter() - t
-    return {"workload": "captioning_overfit", "iterations": args.iterations, "seconds": seconds}
+    return {"workload": "captioning_overfit", "iterations": args.iterations, "seconds": seconds, "finalLoss": value}
 
 
 def main():
@@ -108,6 +128,7 @@ def main():
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--steps", type=int, default=10)
     p.add_argument("--warmup", type=int, default=3)
+    p.add_argument("--batch", type=int, default=64)
     p.add_argument("--iterations", type=int, default=200)
     args = p.parse_args()
     torch.set_num_threads(args.threads)
