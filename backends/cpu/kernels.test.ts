@@ -11,6 +11,7 @@ import { XtError } from "../../core/errors.ts";
 import { CpuBackend } from "./index.ts";
 import { KERNEL_GROUPS, chooseProviders, cpuKernels, describeCpuKernels, kernelModeFromEnv, withKernels } from "./kernels.ts";
 import { loadNative } from "./native.ts";
+import { TS_PROVIDERS } from "./ts_kernels.ts";
 import { CpuStorage } from "./storage.ts";
 
 const nativeBuilt = loadNative().addon !== null;
@@ -60,6 +61,12 @@ describe("XT_KERNELS", () => {
     expect(err).toContain("XT_KERNELS=fast: expected ts or native");
     expect(err).not.toContain("    at ");
   });
+});
+
+test("every kernel is in exactly one group", () => {
+  const grouped = Object.values(KERNEL_GROUPS).flat();
+  expect(new Set(grouped).size).toBe(grouped.length);
+  expect([...grouped].sort()).toEqual(Object.keys(TS_PROVIDERS).sort() as never);
 });
 
 describe("withKernels", () => {

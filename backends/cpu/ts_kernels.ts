@@ -8,7 +8,7 @@ import type { View } from "../../core/backend.ts";
 import { adamStepInPlace } from "./adam.ts";
 import * as E from "./elementwise.ts";
 import { gatherRows, scatterAddRows } from "./gather.ts";
-import type { CpuKernels, Provider, ProviderSet } from "./kernels.ts";
+import type { CpuKernels, KernelName, Provider } from "./kernels.ts";
 import { batchedGemm, type FloatArray } from "./matmul.ts";
 import { reduce } from "./reduce.ts";
 import { softmax, softmaxBackward } from "./softmax.ts";
@@ -32,7 +32,8 @@ function needsNativeForward(kernel: string): never {
   throw new Error(`cpu backend: ${kernel} takes the saved state of the native forward, and the native kernels are not in use`);
 }
 
-export const TS_PROVIDERS: ProviderSet = {
+/** Every kernel has one (the type says so): it is the last resort of every chain. */
+export const TS_PROVIDERS: { readonly [K in KernelName]: Provider<CpuKernels[K]> } = {
   contiguous: ts<"contiguous">(E.contiguous),
   copyInto: ts<"copyInto">(E.copyInto),
   unary: ts<"unary">(E.unary),
