@@ -14,7 +14,7 @@ const root = join(import.meta.dir, "..");
 function nativeModulesAfter(code: string): string[] {
   const script = `${code}\nconst maps = require("node:fs").readFileSync("/proc/self/maps", "utf8");
 console.log(JSON.stringify([...new Set(maps.match(/[^ /]+\\.node$/gm) ?? [])].sort()));`;
-  const r = Bun.spawnSync([process.execPath, "-e", script], { cwd: root, env: { ...process.env, XT_CUDA_DRIVER: "" } });
+  const r = Bun.spawnSync([process.execPath, "-e", script], { cwd: root, env: { ...process.env, XT_CUDA_DRIVER: "", XT_KERNELS: "", XT_NATIVE: "" } });
   if (r.exitCode !== 0) throw new Error(r.stderr.toString());
   return JSON.parse(r.stdout.toString().trim().split("\n").pop()!) as string[];
 }

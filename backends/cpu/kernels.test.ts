@@ -51,6 +51,19 @@ describe("XT_KERNELS", () => {
     expect(Object.values(t.chains).every((c) => c.length === 1 && c[0] === "typescript")).toBe(true);
   });
 
+  test.skipIf(process.platform !== "linux" || !nativeBuilt)("ts never loads the native library; the default loads it at the first kernel", () => {
+    const mapped = (env: Record<string, string>): boolean => {
+      const script = `await import("./backends/register.ts"); const c = await import("./core/index.ts");
+        c.randn([4, 8]).matmul(c.randn([8, 3])); new c.Dropout(0.5).forward(c.ones([64]));
+        console.log(/xt_cpu\\.node$/m.test(require("node:fs").readFileSync("/proc/self/maps", "utf8")));`;
+      const r = Bun.spawnSync([process.execPath, "-e", script], { cwd: ROOT, env: { ...process.env, XT_KERNELS: "", XT_NATIVE: "", ...env } });
+      if (r.exitCode !== 0) throw new Error(r.stderr.toString());
+      return r.stdout.toString().trim() === "true";
+    };
+    expect(mapped({ XT_KERNELS: "ts" })).toBe(false);
+    expect(mapped({})).toBe(true);
+  });
+
   test("the CLI reports a bad value in one line, exit code 2, no stack trace", () => {
     const r = Bun.spawnSync([process.execPath, "cli/main.ts", "bench", "matmul", "--steps", "1"], {
       cwd: ROOT,
