@@ -19,13 +19,18 @@ import { spawnSync } from "node:child_process";
 import { VisionTransformer, crossEntropy, fromArray, manualSeed, randn } from "../core/index.ts";
 import { Adam } from "../core/optim/adam.ts";
 import { broadcastTensors, GradientAllReducer, openCollective } from "../core/distributed/index.ts";
-import { nativeInfo } from "../backends/cpu/native.ts";
+import { describeCpuKernels } from "../backends/cpu/index.ts";
 import { registerMpi } from "../backends/mpi/index.ts";
 import { tick } from "./workloads.ts";
 
 function arg(name: string, dflt: string): string {
   const i = process.argv.indexOf(name);
   return i >= 0 ? process.argv[i + 1]! : dflt;
+}
+/** Threads of the native CPU kernels (1 when the TypeScript kernels run). */
+function cpuThreads(): number {
+  const n = describeCpuKernels().native;
+  return n.loaded ? n.threads : 1;
 }
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
@@ -82,7 +87,7 @@ async function worker(): Promise<void> {
   }
   const stepMs = median(rows.map((r) => r.ms));
   const result: WorkerResult = {
-    ranks: c.size, batchPerRank: b, threads: nativeInfo().threads ?? 1, stepMs, imagesPerSec: (b * c.size * 1000) / stepMs,
+    ranks: c.size, batchPerRank: b, threads: cpuThreads(), stepMs, imagesPerSec: (b * c.size * 1000) / stepMs,
     inBackwardMs: median(rows.map((r) => r.back)), finishMs: median(rows.map((r) => r.fin)),
     startedInBackward: median(rows.map((r) => r.started)), buckets: reducer.buckets.length,
     gradientMB: (grad.length * 4) / 1e6, bareAllreduceMs: c.size > 1 ? median(bare) : 0,
