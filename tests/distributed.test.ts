@@ -21,6 +21,8 @@ const mpirun = Bun.which("mpirun");
 if (!mpirun) console.log("[distributed] skipped: no mpirun (apt-get install openmpi-bin libopenmpi-dev)");
 if (!existsSync(FASHION)) console.log(`[distributed] ViT runs skipped: ${FASHION} is missing (apt-get install dataset-fashion-mnist)`);
 const env = { ...process.env, NO_COLOR: "1" };
+/** The TypeScript CPU kernels run the model (XT_KERNELS=ts, or no native library): ~10× slower. */
+const TS_KERNELS = process.env.XT_KERNELS?.trim() === "ts" || !existsSync(join(ROOT, "backends/cpu/native/xt_cpu.node"));
 
 interface Run {
   code: number;
@@ -96,7 +98,7 @@ describe.skipIf(!mpirun || !existsSync(FASHION))("train vit, data-parallel", () 
     expect(Math.abs((ea.testAcc as number) - (eb.testAcc as number))).toBeLessThanOrEqual(0.002);
     // One run folder per run: rank 1 wrote nothing of its own.
     expect(readdirSync(join(dir, "runs")).sort()).toEqual(["train-vit-fashion-mnist", "train-vit-fashion-mnist-2"]);
-  }), 180_000);
+  }), TS_KERNELS ? 900_000 : 180_000);
 
   test("stopped with SIGUSR1 (mpirun forwards it), a 2-rank run resumes in one plain process (batch 64) as if never stopped", async () => {
     const dir = mkdtempSync(join(tmpdir(), "xt-dp-"));
