@@ -20,8 +20,8 @@ const isF32 = (s: Storage): boolean => (s as CpuStorage).data instanceof Float32
 const isI32 = (s: Storage): boolean => (s as CpuStorage).data instanceof Int32Array;
 const fits = (v: View): boolean => v.shape.length <= MAX_DIMS;
 /** float32 views of one rank (≤ MAX_DIMS): what the elementwise kernels take. */
-const sameRankF32 = (a: View, ...rest: View[]): boolean =>
-  fits(a) && isF32(a.storage) && rest.every((v) => v.shape.length === a.shape.length && isF32(v.storage));
+const sameRankF32 = (a: View, b?: View): boolean =>
+  fits(a) && isF32(a.storage) && (b === undefined || (b.shape.length === a.shape.length && isF32(b.storage)));
 /** A float32 [R, C] view and an int32 [n] index: what the row gather and scatter take. */
 const rowsAndIndex = (x: View, index: View): boolean =>
   x.shape.length === 2 && index.shape.length === 1 && isF32(x.storage) && isI32(index.storage);
