@@ -233,82 +233,63 @@ trait Micro {
     unsafe fn run(kc: usize, a: *const f32, a_rs: isize, packed: bool, b: *const f32, c: *mut f32, ldc: isize, mr: usize, nr: usize, acc: bool, bias: *const f32);
 }
 
-unsafe fn pack_b<M: Micro>(g: &Gemm, pc: usize, kc: usize, jc: usize, nc: usize, dst: *mut f32) {
-    let nr_ = M::NR;
+/// Packs `n` lanes of a strided operand into panels `width` lanes wide (the last one zero padded),
+/// each laid out as kc rows of `width`: element (lane l, step p) of panel t comes from
+/// src[(t·width + l)·lane_stride + p·step_stride]. B's panels are NR columns of B, A's MR rows of A.
+unsafe fn pack_panels(src: *const f32, lane_stride: isize, step_stride: isize, n: usize, kc: usize, width: usize, dst: *mut f32) {
     let mut q = dst;
-    let mut jr = 0;
-    while jr < nc {
-        let w = nr_.min(nc - jr);
-        let base = g.b.offset(pc as isize * g.b_rs + (jc + jr) as isize * g.b_cs);
-        if g.b_cs == 1 {
+    let mut t = 0;
+    while t < n {
+        let w = width.min(n - t);
+        let base = src.offset(t as isize * lane_stride);
+        if lane_stride == 1 {
             for p in 0..kc {
-                let s = base.offset(p as isize * g.b_rs);
-                std::ptr::copy_nonoverlapping(s, q, w);
-                for j in w..nr_ {
-                    *q.add(j) = 0.0;
+                std::ptr::copy_nonoverlapping(base.offset(p as isize * step_stride), q, w);
+                for l in w..width {
+                    *q.add(l) = 0.0;
                 }
-                q = q.add(nr_);
+                q = q.add(width);
             }
-        } else if g.b_rs == 1 {
-            // B is a transposed row-major matrix: column j of this panel is contiguous along p.
-            for j in 0..w {
-                let s = base.offset(j as isize * g.b_cs);
+        } else if step_stride == 1 {
+            // A transposed row-major operand: each lane is contiguous along p.
+            for l in 0..w {
+                let s = base.offset(l as isize * lane_stride);
                 for p in 0..kc {
-                    *q.add(p * nr_ + j) = *s.add(p);
+                    *q.add(p * width + l) = *s.add(p);
                 }
             }
-            for j in w..nr_ {
+            for l in w..width {
                 for p in 0..kc {
-                    *q.add(p * nr_ + j) = 0.0;
+                    *q.add(p * width + l) = 0.0;
                 }
             }
-            q = q.add(kc * nr_);
+            q = q.add(kc * width);
         } else {
             for p in 0..kc {
-                let s = base.offset(p as isize * g.b_rs);
-                for j in 0..w {
-                    *q.add(j) = *s.offset(j as isize * g.b_cs);
+                let s = base.offset(p as isize * step_stride);
+                for l in 0..w {
+                    *q.add(l) = *s.offset(l as isize * lane_stride);
                 }
-                for j in w..nr_ {
-                    *q.add(j) = 0.0;
+                for l in w..width {
+                    *q.add(l) = 0.0;
                 }
-                q = q.add(nr_);
+                q = q.add(width);
             }
         }
-        jr += nr_;
+        t += width;
     }
 }
 
+/// B[pc.., jc..jc+nc] into NR-wide panels.
+unsafe fn pack_b<M: Micro>(g: &Gemm, pc: usize, kc: usize, jc: usize, nc: usize, dst: *mut f32) {
+    let src = g.b.offset(pc as isize * g.b_rs + jc as isize * g.b_cs);
+    pack_panels(src, g.b_cs, g.b_rs, nc, kc, M::NR, dst);
+}
+
+/// A[ic..ic+mc, pc..] into MR-high panels.
 unsafe fn pack_a<M: Micro>(g: &Gemm, ic: usize, mc: usize, pc: usize, kc: usize, dst: *mut f32) {
-    let mr_ = M::MR;
-    let mut q = dst;
-    let mut ir = 0;
-    while ir < mc {
-        let h = mr_.min(mc - ir);
-        let base = g.a.offset((ic + ir) as isize * g.a_rs + pc as isize * g.a_cs);
-        if g.a_rs == 1 {
-            for p in 0..kc {
-                let s = base.offset(p as isize * g.a_cs);
-                std::ptr::copy_nonoverlapping(s, q, h);
-                for i in h..mr_ {
-                    *q.add(i) = 0.0;
-                }
-                q = q.add(mr_);
-            }
-        } else {
-            for p in 0..kc {
-                let s = base.offset(p as isize * g.a_cs);
-                for i in 0..h {
-                    *q.add(i) = *s.offset(i as isize * g.a_rs);
-                }
-                for i in h..mr_ {
-                    *q.add(i) = 0.0;
-                }
-                q = q.add(mr_);
-            }
-        }
-        ir += mr_;
-    }
+    let src = g.a.offset(ic as isize * g.a_rs + pc as isize * g.a_cs);
+    pack_panels(src, g.a_rs, g.a_cs, mc, kc, M::MR, dst);
 }
 
 unsafe fn blocked<M: Micro>(g: &Gemm) {
