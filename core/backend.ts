@@ -42,6 +42,15 @@ export interface AdamParams {
   step: number;
 }
 
+/**
+ * The geometry of a 2-D window op over x [N, C, H, W]: a kh×kw window moved by sh rows / sw
+ * columns over the image with ph rows / pw columns of padding on each side. The output is
+ * Ho×Wo with Ho = ⌊(H + 2·ph − kh) / sh⌋ + 1 (and the same for Wo).
+ */
+export interface Window2d {
+  kh: number; kw: number; sh: number; sw: number; ph: number; pw: number;
+}
+
 /** What a fused layer norm forward keeps for its backward (opaque: only its backend reads it). */
 export interface LayerNormSaved {
   readonly mean: Storage;
@@ -90,6 +99,23 @@ export interface Backend {
   gatherRows(x: View, index: View): Storage;
   /** [R, C] zeros with src rows [n, C] added at rows index [n] (the backward of gatherRows). */
   scatterAddRows(src: View, index: View, rows: number): Storage;
+
+  // ---- 2-D windows (convolution as im2col + matmul, max pooling) ----
+  /**
+   * im2col (F.unfold): x [N, C, H, W] (any strides) → cols [N, C·kh·kw, Ho·Wo], row (c, i, j)
+   * holding pixel (c, oy·sh − ph + i, ox·sw − pw + j) at column oy·Wo + ox, 0 in the padding.
+   */
+  im2col(x: View, w: Window2d): Storage;
+  /** col2im (F.fold), im2col's backward: cols [N, C·kh·kw, Ho·Wo] → [N, C, H, W], each value added to the pixel it came from. */
+  col2im(cols: View, w: Window2d, height: number, width: number): Storage;
+  /**
+   * Max pooling x [N, C, H, W] → y [N, C, Ho, Wo] and int32 indices [N, C, Ho, Wo], each the
+   * flat position h·W + w in its plane of the window's maximum: the first in row-major window
+   * order on ties, the last NaN if there is one (PyTorch's CPU kernel). Padding never wins.
+   */
+  maxPool2d(x: View, w: Window2d): { y: Storage; indices: Storage };
+  /** maxPool2d's backward: gy and indices [N, C, Ho, Wo] of window w → gx [N, C, H, W], each gradient added at its index. */
+  maxPool2dBackward(gy: View, indices: View, w: Window2d, height: number, width: number): Storage;
 
   // ---- optimizer ----
   /** PyTorch Adam (L2 weight decay added to the gradient), updating param, m and v in place. */

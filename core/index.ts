@@ -14,9 +14,11 @@ export { matmul } from "./ops/matmul.ts";
 export { softmax, logSoftmax } from "./ops/softmax.ts";
 export { cat, stack, indexSelect, embedding } from "./ops/indexing.ts";
 export { crossEntropy } from "./ops/loss.ts";
+export { conv2d, unfold } from "./ops/conv.ts";
+export { maxPool2d } from "./ops/pool.ts";
 export { manualSeed, defaultGenerator } from "./random/index.ts";
-export { Module, Linear, Embedding, LayerNorm, Dropout, GELU, init } from "./nn/index.ts";
+export { Module, Linear, Embedding, LayerNorm, Dropout, GELU, ReLU, Conv2d, MaxPool2d, init } from "./nn/index.ts";
 export {
   PositionalEncoding, MultiHeadAttention, FeedForwardNetwork, TransformerDecoderLayer, TransformerEncoderLayer,
-  PatchEmbedding, TransformerDecoder, TransformerEncoder, CaptioningTransformer, VisionTransformer,
+  PatchEmbedding, TransformerDecoder, TransformerEncoder, CaptioningTransformer, VisionTransformer, ConvStem, SmallCNN,
 } from "./models/index.ts";

@@ -1,4 +1,5 @@
 /** Shape arithmetic shared by the tensor ops: sizes, strides, broadcasting, dim normalisation. */
+import type { Window2d } from "./backend.ts";
 import { XtError } from "./errors.ts";
 
 export type Shape = readonly number[];
@@ -17,6 +18,11 @@ export function contiguousStrides(shape: Shape): number[] {
     s *= shape[i]!;
   }
   return strides;
+}
+
+/** Output rows and columns of a 2-D window op over an H×W image (floor mode). */
+export function windowOutput(height: number, width: number, w: Window2d): [number, number] {
+  return [Math.floor((height + 2 * w.ph - w.kh) / w.sh) + 1, Math.floor((width + 2 * w.pw - w.kw) / w.sw) + 1];
 }
 
 export function isContiguous(shape: Shape, strides: readonly number[]): boolean {

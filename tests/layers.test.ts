@@ -1,6 +1,6 @@
 /**
  * Layer and model parity with PyTorch at other seeds and shapes (fixtures/layers, written by
- * fixtures/gen/gen_layers.py): the case's RNG draws are replayed in order, so initial weights,
+ * fixtures/gen/gen_layers.py and, for the convolutional modules, fixtures/gen/gen_cnn.py): the case's RNG draws are replayed in order, so initial weights,
  * inputs and dropout masks must come out of xt's generator exactly as PyTorch drew them; then
  * outputs and the gradients of every parameter and input are compared within 1e-5.
  */
@@ -40,6 +40,12 @@ const LAYERS: Record<string, Ctor> = {
   PatchEmbedding: xt.PatchEmbedding,
   CaptioningTransformer: xt.CaptioningTransformer,
   VisionTransformer: xt.VisionTransformer,
+  // fixtures/gen/gen_cnn.py: the small-data study's modules (HybridVisionTransformer is the ViT
+  // with its 10th argument, the conv stem's channels).
+  Conv2d: xt.Conv2d,
+  MaxPool2d: xt.MaxPool2d,
+  SmallCNN: xt.SmallCNN,
+  HybridVisionTransformer: xt.VisionTransformer,
 };
 
 const TOL = 1e-5;

@@ -3,7 +3,7 @@
  * kernels.ts: the native library (backends/cpu/native) for the calls it takes, the TypeScript
  * kernels in this folder for everything else (XT_KERNELS=ts|native forces the choice).
  */
-import type { AdamParams, Backend, BinaryOp, LayerNormSaved, ReduceOp, Storage, UnaryOp, View } from "../../core/backend.ts";
+import type { AdamParams, Backend, BinaryOp, LayerNormSaved, ReduceOp, Storage, UnaryOp, View, Window2d } from "../../core/backend.ts";
 import type { DType, HostArray } from "../../core/dtype.ts";
 import { cpuKernels } from "./kernels.ts";
 import { CpuStorage, dataOf } from "./storage.ts";
@@ -62,6 +62,18 @@ export class CpuBackend implements Backend {
   }
   scatterAddRows(src: View, index: View, rows: number): Storage {
     return cpuKernels().scatterAddRows(src, index, rows);
+  }
+  im2col(x: View, w: Window2d): Storage {
+    return cpuKernels().im2col(x, w);
+  }
+  col2im(cols: View, w: Window2d, height: number, width: number): Storage {
+    return cpuKernels().col2im(cols, w, height, width);
+  }
+  maxPool2d(x: View, w: Window2d): { y: Storage; indices: Storage } {
+    return cpuKernels().maxPool2d(x, w);
+  }
+  maxPool2dBackward(gy: View, indices: View, w: Window2d, height: number, width: number): Storage {
+    return cpuKernels().maxPool2dBackward(gy, indices, w, height, width);
   }
   adamStepInPlace(param: Storage, grad: View, m: Storage, v: Storage, p: AdamParams): void {
     cpuKernels().adamStepInPlace(param, grad, m, v, p);

@@ -49,7 +49,7 @@ export type ProviderSet = { readonly [K in KernelName]?: Provider<CpuKernels[K]>
 
 export type KernelGroup =
   | "memory" | "elementwise" | "reductions" | "matmul/linear" | "softmax/cross-entropy" | "layer norm"
-  | "indexing" | "adam" | "dropout/bernoulli";
+  | "indexing" | "2-D windows" | "adam" | "dropout/bernoulli";
 
 /** The kernels of each group, in the order `xt info` lists the groups. */
 export const KERNEL_GROUPS: Readonly<Record<KernelGroup, readonly KernelName[]>> = {
@@ -60,6 +60,7 @@ export const KERNEL_GROUPS: Readonly<Record<KernelGroup, readonly KernelName[]>>
   "softmax/cross-entropy": ["softmax", "softmaxBackward", "crossEntropy", "crossEntropyBackward"],
   "layer norm": ["layerNorm", "layerNormBackward"],
   indexing: ["gatherRows", "scatterAddRows"],
+  "2-D windows": ["im2col", "col2im", "maxPool2d", "maxPool2dBackward"],
   adam: ["adamStepInPlace"],
   "dropout/bernoulli": ["bernoulli"],
 };

@@ -8,7 +8,7 @@
  * Skipped (with a note) when the addon is not built: scripts/build-native-cpu.sh builds it.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import type { BinaryOp, ReduceOp, Storage, UnaryOp, View } from "../../core/backend.ts";
+import type { BinaryOp, ReduceOp, Storage, UnaryOp, View, Window2d } from "../../core/backend.ts";
 import { CpuBackend, describeCpuKernels, withKernels } from "./index.ts";
 import { cpuKernels } from "./kernels.ts";
 import { loadNative } from "./native.ts";
@@ -224,6 +224,41 @@ describe("native kernels match the TypeScript kernels", () => {
           return dst;
         });
         expectEqual(data(d1), data(d2), `copyInto ${name}`);
+      }
+    }
+  });
+
+  t("2-D windows: im2col, col2im, max pool and its backward, bit for bit (strided inputs, padding, ties, NaN)", () => {
+    const windows: Window2d[] = [
+      { kh: 3, kw: 3, sh: 1, sw: 1, ph: 1, pw: 1 },
+      { kh: 2, kw: 2, sh: 2, sw: 2, ph: 0, pw: 0 },
+      { kh: 3, kw: 2, sh: 2, sw: 1, ph: 1, pw: 0 },
+      { kh: 5, kw: 4, sh: 3, sw: 2, ph: 2, pw: 1 },
+    ];
+    const shape = [3, 4, 9, 8];
+    for (const w of windows) {
+      for (const { name, v } of layouts(shape)) {
+        const d = (v.storage as CpuStorage).data as Float32Array;
+        for (let i = 0; i < d.length; i += 7) d[i] = Math.round(d[i]!); // ties
+        d[11] = NaN;
+        const what = `${name} ${JSON.stringify(w)}`;
+        const [c1, c2] = both(() => be.im2col(v, w));
+        expectEqual(data(c1), data(c2), `im2col ${what}`);
+        const [Ho, Wo] = [Math.floor((9 + 2 * w.ph - w.kh) / w.sh) + 1, Math.floor((8 + 2 * w.pw - w.kw) / w.sw) + 1];
+        const K = 4 * w.kh * w.kw;
+        for (const cols of layouts([3, K, Ho * Wo])) {
+          const [f1, f2] = both(() => be.col2im(cols.v, w, 9, 8));
+          expectEqual(data(f1), data(f2), `col2im ${cols.name} ${what}`);
+        }
+        if (2 * w.ph > w.kh || 2 * w.pw > w.kw) continue;
+        const [p1, p2] = both(() => be.maxPool2d(v, w));
+        expectEqual(data(p1.y), data(p2.y), `maxPool2d ${what}`);
+        expectEqual(data(p1.indices), data(p2.indices), `maxPool2d indices ${what}`);
+        for (const g of layouts([3, 4, Ho, Wo])) {
+          const idx = view(p2.indices, [3, 4, Ho, Wo]);
+          const [b1, b2] = both(() => be.maxPool2dBackward(g.v, idx, w, 9, 8));
+          expectEqual(data(b1), data(b2), `maxPool2dBackward ${g.name} ${what}`);
+        }
       }
     }
   });

@@ -4,7 +4,8 @@
  * expects) and the call itself, writing the parameter block `meta` (see native.ts and the layout
  * above each function in native/src/lib.rs).
  */
-import type { LayerNormSaved, Storage, View } from "../../core/backend.ts";
+import type { LayerNormSaved, Storage, View, Window2d } from "../../core/backend.ts";
+import { windowOutput } from "../../core/shape.ts";
 import type { CpuKernels, Provider, ProviderSet } from "./kernels.ts";
 import {
   BINARY_CODE, COMPARISONS, MAX_DIMS, REDUCE_CODE, UNARY_CODE, ensureMeta, putView, type NativeAddon,
@@ -27,6 +28,19 @@ const rowsAndIndex = (x: View, index: View): boolean =>
   x.shape.length === 2 && index.shape.length === 1 && isF32(x.storage) && isI32(index.storage);
 
 const EMPTY_F32 = new Float32Array(0);
+
+/** meta[0..10] = [N, C, H, W, kh, kw, sh, sw, ph, pw] (native/src/lib.rs geometry). */
+function putWindow(m: Float64Array, shape: readonly number[], w: Window2d): Float64Array {
+  m[0] = shape[0]!; m[1] = shape[1]!; m[2] = shape[2]!; m[3] = shape[3]!;
+  m[4] = w.kh; m[5] = w.kw; m[6] = w.sh; m[7] = w.sw; m[8] = w.ph; m[9] = w.pw;
+  return m;
+}
+
+/** [offset, strides…] of a view at meta[p…]. */
+function putOffsetStrides(m: Float64Array, p: number, v: View): void {
+  m[p] = v.offset;
+  v.strides.forEach((s, i) => (m[p + 1 + i] = s));
+}
 
 /** Saved layer-norm statistics: per-row mean and 1/σ (float64). */
 class NativeLayerNormSaved implements LayerNormSaved {
@@ -279,6 +293,50 @@ export function nativeProviders(nat: NativeAddon): ProviderSet {
       nat.scatter_add_rows(m, f32(src.storage)!, (index.storage as CpuStorage).data, out.data);
       return out;
     }),
+
+    im2col: native<"im2col">((x) => isF32(x.storage), (x, w) => {
+      const [N, C, H, W] = x.shape as [number, number, number, number];
+      const [Ho, Wo] = windowOutput(H, W, w);
+      const out = CpuStorage.allocUninit("float32", N * C * w.kh * w.kw * Ho * Wo);
+      const m = putWindow(ensureMeta(15), x.shape, w);
+      putOffsetStrides(m, 10, x);
+      nat.im2col(m, f32(x.storage)!, out.data);
+      return out;
+    }),
+
+    col2im: native<"col2im">((cols) => isF32(cols.storage), (cols, w, height, width) => {
+      const N = cols.shape[0]!;
+      const C = cols.shape[1]! / (w.kh * w.kw);
+      const out = CpuStorage.alloc("float32", N * C * height * width);
+      const m = putWindow(ensureMeta(14), [N, C, height, width], w);
+      putOffsetStrides(m, 10, cols);
+      nat.col2im(m, f32(cols.storage)!, out.data);
+      return out;
+    }),
+
+    maxPool2d: native<"maxPool2d">((x) => isF32(x.storage), (x, w) => {
+      const [N, C, H, W] = x.shape as [number, number, number, number];
+      const [Ho, Wo] = windowOutput(H, W, w);
+      const y = CpuStorage.allocUninit("float32", N * C * Ho * Wo);
+      const indices = CpuStorage.allocUninit("int32", N * C * Ho * Wo);
+      const m = putWindow(ensureMeta(15), x.shape, w);
+      putOffsetStrides(m, 10, x);
+      nat.max_pool2d(m, f32(x.storage)!, y.data, indices.data);
+      return { y, indices };
+    }),
+
+    maxPool2dBackward: native<"maxPool2dBackward">(
+      (gy, indices) => isF32(gy.storage) && isI32(indices.storage),
+      (gy, indices, w, height, width) => {
+        const [N, C] = gy.shape as [number, number, number, number];
+        const out = CpuStorage.alloc("float32", N * C * height * width);
+        const m = putWindow(ensureMeta(20), [N, C, height, width], w);
+        putOffsetStrides(m, 10, gy);
+        putOffsetStrides(m, 15, indices);
+        nat.max_pool2d_backward(m, f32(gy.storage)!, (indices.storage as CpuStorage).data, out.data);
+        return out;
+      },
+    ),
 
     adamStepInPlace: native<"adamStepInPlace">(
       (param, grad, m_, v) => sameRankF32(grad) && isF32(param) && isF32(m_) && isF32(v),

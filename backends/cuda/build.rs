@@ -8,7 +8,7 @@ use std::env;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const KERNEL_FILES: &[&str] = &["elementwise", "reduce", "matmul", "index"];
+const KERNEL_FILES: &[&str] = &["elementwise", "reduce", "matmul", "index", "window2d"];
 
 fn find_nvcc() -> Option<PathBuf> {
     if let Ok(p) = env::var("NVCC") {

@@ -21,7 +21,7 @@ describe("CUDA addon", () => {
     const addon = require("./xt_cuda.node") as Record<string, unknown>;
     for (const f of [
       "available", "init", "alloc", "htod", "dtoh", "sync", "memory", "trim", "elementwise", "reduce", "matmul",
-      "softmax", "full", "adam", "gatherRows", "scatterAddRows",
+      "softmax", "full", "adam", "gatherRows", "scatterAddRows", "window2d",
     ]) {
       expect(typeof addon[f], f).toBe("function");
     }
@@ -110,7 +110,7 @@ function builtFatbins(): string[] {
 const fatbins = builtFatbins();
 test.skipIf(fatbins.length === 0)("the kernel fatbins hold sm_80 and sm_90 cubins and compute_90 PTX", () => {
   expect(fatbins.map((f) => f.split("/").pop()).sort()).toEqual(
-    ["elementwise.fatbin", "index.fatbin", "matmul.fatbin", "reduce.fatbin"],
+    ["elementwise.fatbin", "index.fatbin", "matmul.fatbin", "reduce.fatbin", "window2d.fatbin"],
   );
   for (const f of fatbins) {
     const entries = fatbinEntries(readFileSync(f)).map(([k, a]) => `${k}:${a}`).sort();

@@ -5,7 +5,7 @@
  * driver (XT_CUDA_DRIVER=…/libcuda_emu.so), so the whole path is exercised without a GPU.
  */
 import { beforeAll, describe, expect, test } from "bun:test";
-import type { BinaryOp, Storage, UnaryOp, View } from "../../core/backend.ts";
+import type { BinaryOp, Storage, UnaryOp, View, Window2d } from "../../core/backend.ts";
 import type { DType } from "../../core/dtype.ts";
 import { XtError } from "../../core/errors.ts";
 import { BINARY_OPS, CudaBackend, createCudaBackend, probeCuda, UNARY_OPS } from "./index.ts";
@@ -483,6 +483,64 @@ describe.skipIf(!probe.ok)("CUDA kernels match the TypeScript reference", () => 
     expect(() => be.scatterAddRows(view(up(src), [6, 4]), view(up([0, 1, 2, 3, 4, 5], "int32"), [6]), 5)).toThrow(XtError);
     // the error flag was cleared: the next call succeeds
     expectClose(down(be.gatherRows(view(xs, [R, C]), view(up([2], "int32"), [1]))), x.slice(14, 21), "after error", 0);
+  });
+
+  test("2-D windows: im2col, col2im, max pool and its backward (strided input, padding, stride, ties)", () => {
+    const [N, C, H, W] = [2, 3, 7, 6];
+    // x read through a permuted [N, C, H, W] view of an [N, H, W, C] storage (channels last)
+    const xh = uniform(N * H * W * C, -1, 1).map((v) => Math.round(v * 4) / 4); // quarters: many ties
+    const xStrides = [H * W * C, 1, W * C, C];
+    const at = (n: number, c: number, y: number, x: number) => xh[n * xStrides[0]! + c + y * xStrides[2]! + x * C]!;
+    for (const dtype of ["float32", "float64"] as const) {
+      const xs = up(xh, dtype);
+      const xv = view(xs, [N, C, H, W], xStrides);
+      for (const w of [{ kh: 3, kw: 2, sh: 2, sw: 1, ph: 1, pw: 0 }, { kh: 2, kw: 2, sh: 2, sw: 2, ph: 0, pw: 0 }, { kh: 3, kw: 3, sh: 1, sw: 2, ph: 1, pw: 1 }] as Window2d[]) {
+        const Ho = Math.floor((H + 2 * w.ph - w.kh) / w.sh) + 1, Wo = Math.floor((W + 2 * w.pw - w.kw) / w.sw) + 1;
+        const K = C * w.kh * w.kw, L = Ho * Wo;
+        const src = (n: number, c: number, i: number, j: number, l: number): [number, number] | null => {
+          const y = Math.floor(l / Wo) * w.sh - w.ph + i, x = (l % Wo) * w.sw - w.pw + j;
+          return y >= 0 && y < H && x >= 0 && x < W ? [y, x] : null;
+        };
+        const cols: number[] = [];
+        for (let n = 0; n < N; n++) for (let c = 0; c < C; c++) for (let i = 0; i < w.kh; i++) for (let j = 0; j < w.kw; j++) {
+          for (let l = 0; l < L; l++) { const p = src(n, c, i, j, l); cols.push(p ? at(n, c, p[0], p[1]) : 0); }
+        }
+        const what = `${dtype} ${JSON.stringify(w)}`;
+        expectClose(down(be.im2col(xv, w)), cols, `im2col ${what}`, 0);
+        // col2im of columns read transposed ([N, L, K] storage)
+        const g = uniform(N * K * L, -1, 1);
+        const gT = logical(g, [N, L, K], [K * L, 1, L]);
+        const folded = new Array<number>(N * C * H * W).fill(0);
+        for (let n = 0; n < N; n++) for (let c = 0; c < C; c++) for (let i = 0; i < w.kh; i++) for (let j = 0; j < w.kw; j++) {
+          for (let l = 0; l < L; l++) {
+            const p = src(n, c, i, j, l);
+            if (p) folded[((n * C + c) * H + p[0]) * W + p[1]]! += g[(n * K + (c * w.kh + i) * w.kw + j) * L + l]!;
+          }
+        }
+        const colsView = view(up(gT, dtype), [N, K, L], [K * L, 1, K]);
+        expectClose(down(be.col2im(colsView, w, H, W)), dtype === "float32" ? folded.map((v) => v) : folded, `col2im ${what}`, 1e-5);
+        if (2 * w.ph > w.kh || 2 * w.pw > w.kw) continue;
+        // max pool: first maximum in row-major window order
+        const ys: number[] = [], idx: number[] = [];
+        for (let n = 0; n < N; n++) for (let c = 0; c < C; c++) for (let oy = 0; oy < Ho; oy++) for (let ox = 0; ox < Wo; ox++) {
+          let best = -1, m = -Infinity;
+          for (let i = 0; i < w.kh; i++) for (let j = 0; j < w.kw; j++) {
+            const y = oy * w.sh - w.ph + i, x = ox * w.sw - w.pw + j;
+            if (y < 0 || y >= H || x < 0 || x >= W) continue;
+            if (at(n, c, y, x) > m || best < 0) { m = at(n, c, y, x); best = y * W + x; }
+          }
+          ys.push(m); idx.push(best);
+        }
+        const r = be.maxPool2d(xv, w);
+        expectClose(down(r.y), ys, `maxPool2d ${what}`, 0);
+        expect(down(r.indices), `maxPool2d indices ${what}`).toEqual(idx);
+        const gy = uniform(N * C * L, -1, 1);
+        const gx = new Array<number>(N * C * H * W).fill(0);
+        idx.forEach((k, o) => { gx[Math.floor(o / L) * H * W + k]! += f32(gy)[o]!; });
+        const back = be.maxPool2dBackward(view(up(gy, dtype), [N, C, Ho, Wo]), view(r.indices, [N, C, Ho, Wo]), w, H, W);
+        expectClose(down(back), gx, `maxPool2dBackward ${what}`, 1e-5);
+      }
+    }
   });
 
   test("Adam steps match PyTorch's update (weight decay, bias correction, strided grad)", () => {

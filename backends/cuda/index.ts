@@ -9,10 +9,10 @@
  * Storages hold a device pointer plus a handle whose collection by the GC returns the block to
  * the addon's caching allocator. Kernels run asynchronously on one stream; `toHost` waits.
  */
-import type { AdamParams, Backend, BinaryOp, ReduceOp, Storage, UnaryOp, View } from "../../core/backend.ts";
+import type { AdamParams, Backend, BinaryOp, ReduceOp, Storage, UnaryOp, View, Window2d } from "../../core/backend.ts";
 import { hostArrayFor, isFloating, type DType, type HostArray } from "../../core/dtype.ts";
 import { XtError } from "../../core/errors.ts";
-import { contiguousStrides, isContiguous, numel, sameShape } from "../../core/shape.ts";
+import { contiguousStrides, isContiguous, numel, sameShape, windowOutput } from "../../core/shape.ts";
 
 export type CudaProbe = { ok: true; device: string } | { ok: false; reason: string };
 
@@ -34,6 +34,7 @@ interface Addon {
   adam(args: Float64Array): void;
   gatherRows(args: Float64Array): boolean;
   scatterAddRows(args: Float64Array): boolean;
+  window2d(args: Float64Array): void;
 }
 
 let addon: Addon | null = null;
@@ -413,6 +414,53 @@ export class CudaBackend implements Backend {
     const out = this.alloc(dtype, rows * src.shape[1]!);
     const ok = this.cu.scatterAddRows(this.pack.start().num(out.ptr).num(rows).view(src).view(index).done());
     if (!ok) throw new XtError(`scatterAddRows: an index is out of range for ${rows} rows`);
+    return out;
+  }
+
+  // ---- 2-D windows (src/ops.rs window2d: op 0 im2col, 1 col2im, 2 max pool, 3 its backward) ----
+
+  private window(op: number, out: CudaStorage, aux: CudaStorage | null, N: number, C: number, H: number, W: number, w: Window2d, x: View, indices?: View): void {
+    const [Ho, Wo] = windowOutput(H, W, w);
+    const p = this.pack.start().num(op).num(out.ptr).num(aux ? aux.ptr : 0);
+    for (const v of [N, C, H, W, Ho, Wo, w.kh, w.kw, w.sh, w.sw, w.ph, w.pw]) p.num(v);
+    p.view(x);
+    if (indices) p.view(indices);
+    this.cu.window2d(p.done());
+  }
+
+  im2col(x: View, w: Window2d): Storage {
+    this.checkFloating(x, "im2col");
+    const [N, C, H, W] = x.shape as [number, number, number, number];
+    const [Ho, Wo] = windowOutput(H, W, w);
+    const out = this.alloc(x.storage.dtype, N * C * w.kh * w.kw * Ho * Wo);
+    this.window(0, out, null, N, C, H, W, w, x);
+    return out;
+  }
+
+  col2im(cols: View, w: Window2d, height: number, width: number): Storage {
+    this.checkFloating(cols, "col2im");
+    const N = cols.shape[0]!;
+    const C = cols.shape[1]! / (w.kh * w.kw);
+    const out = this.alloc(cols.storage.dtype, N * C * height * width);
+    this.window(1, out, null, N, C, height, width, w, cols);
+    return out;
+  }
+
+  maxPool2d(x: View, w: Window2d): { y: Storage; indices: Storage } {
+    this.checkFloating(x, "maxPool2d");
+    const [N, C, H, W] = x.shape as [number, number, number, number];
+    const [Ho, Wo] = windowOutput(H, W, w);
+    const y = this.alloc(x.storage.dtype, N * C * Ho * Wo);
+    const indices = this.alloc("int32", N * C * Ho * Wo);
+    this.window(2, y, indices, N, C, H, W, w, x);
+    return { y, indices };
+  }
+
+  maxPool2dBackward(gy: View, indices: View, w: Window2d, height: number, width: number): Storage {
+    this.checkFloating(gy, "maxPool2dBackward");
+    const [N, C] = gy.shape as [number, number, number, number];
+    const out = this.alloc(gy.storage.dtype, N * C * height * width);
+    this.window(3, out, null, N, C, height, width, w, gy, indices);
     return out;
   }
 

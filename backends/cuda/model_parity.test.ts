@@ -1,6 +1,6 @@
 /**
- * Model-level parity of the CUDA backend with the CPU backend: the same seeded VisionTransformer
- * and CaptioningTransformer (small configs, dropout on in train mode; core draws dropout masks on
+ * Model-level parity of the CUDA backend with the CPU backend: the same seeded VisionTransformer,
+ * CaptioningTransformer, SmallCNN and hybrid ViT (small configs, dropout on in train mode; core draws dropout masks on
  * the host, so both devices use the same masks) run forward, cross-entropy, backward and Adam
  * steps once on each backend; outputs, losses, every parameter gradient and every updated
  * parameter must agree to 1e-4. Every op case of fixtures/ops/ops.json (broadcasts, strided views,
@@ -23,7 +23,7 @@ import type { Backend } from "../../core/backend.ts";
 import { CpuBackend } from "../cpu/index.ts";
 import { CHECKS, runChecks } from "../../checks/index.ts";
 import { currentBackend, setBackend } from "../../core/device.ts";
-import { CaptioningTransformer, crossEntropy, fromArray, manualSeed, randint, randn, VisionTransformer } from "../../core/index.ts";
+import { CaptioningTransformer, crossEntropy, fromArray, manualSeed, randint, randn, SmallCNN, VisionTransformer } from "../../core/index.ts";
 import type { Module } from "../../core/nn/module.ts";
 import { Adam, type AdamOptions } from "../../core/optim/adam.ts";
 import type { Tensor } from "../../core/tensor.ts";
@@ -226,6 +226,24 @@ if (mode === "here") describe("CUDA vs the CPU backend and PyTorch", () => {
     };
     const adam = { lr: 1e-3, weightDecay: 1e-4, eps: ADAM_EPS };
     expectParity("VisionTransformer", trace(cudaBackend(), 2, build, adam), trace(cpu, 2, build, adam));
+  }, 300_000);
+
+  test("SmallCNN and the hybrid ViT (conv stem): forward, label-smoothed cross-entropy, backward and Adam steps", () => {
+    const build = (hybrid: boolean) => () => {
+      manualSeed(5);
+      const model = hybrid ? new VisionTransformer(12, 4, 2, 16, 1, 2, 32, 10, 0.1, 4) : new SmallCNN(12, 2, 4, 6, 10);
+      const lossAt = (step: number, t: Trace): Tensor => {
+        const images = randn([5, 2, 12, 12]);
+        const labels = randint(0, 10, [5]);
+        const scores = model.forward(images);
+        record(t, `step ${step} scores`, scores);
+        return crossEntropy(scores, labels, "mean", 0.1);
+      };
+      return { model, lossAt };
+    };
+    const adam = { lr: 1e-3, weightDecay: 1e-4, eps: ADAM_EPS };
+    expectParity("SmallCNN", trace(cudaBackend(), 2, build(false), adam), trace(cpu, 2, build(false), adam));
+    expectParity("hybrid ViT", trace(cudaBackend(), 2, build(true), adam), trace(cpu, 2, build(true), adam));
   }, 300_000);
 
   test("CaptioningTransformer: forward, masked temporal loss, backward, Adam steps, greedy sampling", () => {

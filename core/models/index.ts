@@ -7,3 +7,5 @@ export { PatchEmbedding } from "./patch_embedding.ts";
 export { TransformerDecoder, TransformerEncoder, ModuleList } from "./transformer_stack.ts";
 export { CaptioningTransformer } from "./captioning_transformer.ts";
 export { VisionTransformer } from "./vision_transformer.ts";
+export { ConvStem } from "./conv_stem.ts";
+export { SmallCNN } from "./small_cnn.ts";

@@ -4,4 +4,7 @@ export { Embedding } from "./embedding.ts";
 export { LayerNorm } from "./layer_norm.ts";
 export { Dropout, dropout } from "./dropout.ts";
 export { GELU } from "./gelu.ts";
+export { ReLU } from "./relu.ts";
+export { Conv2d } from "./conv2d.ts";
+export { MaxPool2d } from "./max_pool2d.ts";
 export * as init from "./init.ts";

@@ -1,9 +1,14 @@
-/** cross_entropy over integer class targets, composed from log_softmax so autograd comes free. */
+/**
+ * cross_entropy over integer class targets, composed from log_softmax so autograd comes free (or
+ * one fused kernel each way where the backend has it). With label smoothing ε, as PyTorch 1.13's
+ * cross_entropy_loss_label_smoothing: (1 − ε)·nll + (ε / C)·smooth, where smooth is
+ * −Σ_c log_softmax(logits)[r, c], both reduced the same way.
+ */
 import { XtError } from "../errors.ts";
 import { shapeStr } from "../shape.ts";
 import type { Tensor } from "../tensor.ts";
 import { wrap } from "./graph.ts";
-import { compare, neg, where } from "./elementwise.ts";
+import { add, compare, mul, neg, where } from "./elementwise.ts";
 import { fusedCrossEntropy } from "./fused.ts";
 import { mean, sum } from "./reduce.ts";
 import { logSoftmax } from "./softmax.ts";
@@ -11,7 +16,7 @@ import { reshape } from "./views.ts";
 
 export type Reduction = "none" | "mean" | "sum";
 
-export function crossEntropy(logits: Tensor, target: Tensor, reduction: Reduction = "mean"): Tensor {
+export function crossEntropy(logits: Tensor, target: Tensor, reduction: Reduction = "mean", labelSmoothing = 0): Tensor {
   if (target.dtype !== "int32") throw new XtError(`cross_entropy: target must be an integer tensor, got ${target.dtype}`);
   if (logits.ndim !== 2 || target.ndim !== 1 || target.shape[0] !== logits.shape[0]) {
     throw new XtError(
@@ -22,6 +27,15 @@ export function crossEntropy(logits: Tensor, target: Tensor, reduction: Reductio
   const t = target.toArray();
   const bad = t.find((v) => v < 0 || v >= C);
   if (bad !== undefined) throw new XtError(`cross_entropy: target ${bad} is out of bounds for ${C} classes`);
+  if (!(labelSmoothing >= 0 && labelSmoothing <= 1)) {
+    throw new XtError(`cross_entropy: label_smoothing must be between 0.0 and 1.0, got ${labelSmoothing}`);
+  }
+  if (labelSmoothing > 0) {
+    const nll = crossEntropy(logits, target, reduction);
+    const smoothRows = neg(sum(logSoftmax(logits, 1), 1));
+    const smooth = reduction === "none" ? smoothRows : reduction === "sum" ? sum(smoothRows) : mean(smoothRows);
+    return add(mul(nll, 1 - labelSmoothing), mul(smooth, labelSmoothing / C));
+  }
   const fused = fusedCrossEntropy(logits, target);
   if (fused) {
     if (reduction === "none") return fused;

@@ -23,6 +23,7 @@
 #include "../kernels/index.cu"
 #include "../kernels/matmul.cu"
 #include "../kernels/reduce.cu"
+#include "../kernels/window2d.cu"
 
 emu_dim3 threadIdx, blockIdx, blockDim, gridDim;
 unsigned long long emu_shfl_slots[1024];
@@ -129,7 +130,9 @@ void trampoline(void** p) {
   X(xt_reduce_f32) X(xt_reduce_f64) X(xt_softmax_f32) X(xt_softmax_f64)                            \
   X(xt_softmax_backward_f32) X(xt_softmax_backward_f64)                                            \
   X(xt_gather_rows_f32) X(xt_gather_rows_f64) X(xt_scatter_add_rows_f32) X(xt_scatter_add_rows_f64) \
-  X(xt_matmul_f32) X(xt_matmul_f64)
+  X(xt_matmul_f32) X(xt_matmul_f64)                                                               \
+  X(xt_im2col_f32) X(xt_im2col_f64) X(xt_col2im_f32) X(xt_col2im_f64)                              \
+  X(xt_max_pool2d_f32) X(xt_max_pool2d_f64) X(xt_max_pool2d_backward_f32) X(xt_max_pool2d_backward_f64)
 
 const std::map<std::string, Trampoline>& kernel_table() {
 #define XT_EMU_ENTRY(name) {#name, &trampoline<&name>},

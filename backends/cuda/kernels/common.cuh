@@ -104,6 +104,21 @@ struct AdamArgs {
   double lr, beta1, beta2, eps, wd, step_size, bc2_sqrt;
 };
 
+// 2-D window ops over images [N, C, H, W] (window kh×kw, stride sh×sw, padding ph×pw, output
+// Ho×Wo). x is the op's strided input: the image (im2col, max pool), the columns [N, C·kh·kw,
+// Ho·Wo] (col2im, strides s0..s2) or the output gradient [N, C, Ho, Wo] (max pool backward);
+// aux is the int32 argmax indices (written by max pool, read by its backward: strides a0..a3);
+// out is contiguous, of x's dtype.
+struct Window2dParams {
+  void* x;
+  void* aux;
+  void* out;
+  int N, C, H, W, Ho, Wo;
+  int kh, kw, sh, sw, ph, pw;
+  int x_off, x_dtype, x_s0, x_s1, x_s2, x_s3;
+  int a_off, a_dtype, a_s0, a_s1, a_s2, a_s3;
+};
+
 static_assert(sizeof(Operand) == 48, "Operand layout");
 static_assert(sizeof(EwParams) == 240, "EwParams layout");
 static_assert(sizeof(ReduceParams) == 184, "ReduceParams layout");
@@ -111,6 +126,7 @@ static_assert(sizeof(RowParams) == 72, "RowParams layout");
 static_assert(sizeof(MatmulParams) == 72, "MatmulParams layout");
 static_assert(sizeof(RowsParams) == 80, "RowsParams layout");
 static_assert(sizeof(AdamArgs) == 104, "AdamArgs layout");
+static_assert(sizeof(Window2dParams) == 120, "Window2dParams layout");
 
 // ---- math overloads (float / double) -----------------------------------------------------------
 

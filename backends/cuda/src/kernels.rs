@@ -46,6 +46,14 @@ const MODULES: &[ModuleImage] = &[
             "xt_gather_rows_f32", "xt_gather_rows_f64", "xt_scatter_add_rows_f32", "xt_scatter_add_rows_f64",
         ],
     },
+    ModuleImage {
+        file: "window2d.cu",
+        image: fatbin!("window2d"),
+        kernels: &[
+            "xt_im2col_f32", "xt_im2col_f64", "xt_col2im_f32", "xt_col2im_f64", "xt_max_pool2d_f32",
+            "xt_max_pool2d_f64", "xt_max_pool2d_backward_f32", "xt_max_pool2d_backward_f64",
+        ],
+    },
 ];
 
 /// Threads per block for every launch (the kernels' shared-memory layouts assume 256).

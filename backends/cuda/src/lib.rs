@@ -196,6 +196,9 @@ fn full(c: &Call) -> JsResult {
 fn adam(c: &Call) -> JsResult {
     run_op(c, ops::adam)
 }
+fn window2d(c: &Call) -> JsResult {
+    run_op(c, ops::window2d)
+}
 fn gather_rows(c: &Call) -> JsResult {
     run_index_op(c, ops::gather_rows)
 }
@@ -217,6 +220,7 @@ js_function!(js_matmul => matmul);
 js_function!(js_softmax => softmax);
 js_function!(js_full => full);
 js_function!(js_adam => adam);
+js_function!(js_window2d => window2d);
 js_function!(js_gather_rows => gather_rows);
 js_function!(js_scatter_add_rows => scatter_add_rows);
 
@@ -239,6 +243,7 @@ pub unsafe extern "C" fn napi_register_module_v1(env: napi_env, exports: napi_va
         ("softmax", Some(js_softmax)),
         ("full", Some(js_full)),
         ("adam", Some(js_adam)),
+        ("window2d", Some(js_window2d)),
         ("gatherRows", Some(js_gather_rows)),
         ("scatterAddRows", Some(js_scatter_add_rows)),
     ];

@@ -596,6 +596,86 @@ pub fn adam(ctx: &Ctx, args: &mut Args) -> Result<(), String> {
     ctx.launch(kernel, (blocks_for(n), 1, 1), &mut p)
 }
 
+// ---- 2-D windows: im2col, col2im, max pooling ------------------------------------------------------
+
+const WINDOW_KERNELS: [&str; 4] = ["xt_im2col", "xt_col2im", "xt_max_pool2d", "xt_max_pool2d_backward"];
+
+fn strides4(v: &View, what: &str) -> Result<[i32; 4], String> {
+    check_extent(v.offset, &v.shape, &v.strides)?;
+    if v.strides.len() > 4 {
+        return Err(format!("{what}: a view of rank {} (at most 4)", v.strides.len()));
+    }
+    let mut out = [0i32; 4];
+    for (o, &s) in out.iter_mut().zip(&v.strides) {
+        *o = to_i32(s, what)?;
+    }
+    Ok(out)
+}
+
+/// args: [op (0 im2col, 1 col2im, 2 max pool, 3 max pool backward), outPtr, auxPtr, N, C, H, W,
+/// Ho, Wo, kh, kw, sh, sw, ph, pw, view x, (op 3) view indices]. x is the image [N, C, H, W]
+/// (ops 0, 2), the columns [N, C·kh·kw, Ho·Wo] (op 1) or the output gradient [N, C, Ho, Wo]
+/// (op 3); auxPtr receives max pooling's int32 indices (op 2). Outputs are contiguous, x's dtype.
+pub fn window2d(ctx: &Ctx, args: &mut Args) -> Result<(), String> {
+    let op = args.i32()?;
+    let out = args.int()? as usize as *mut c_void;
+    let mut aux = args.int()? as usize as *mut c_void;
+    let mut g = [0i32; 12];
+    for v in g.iter_mut() {
+        *v = args.i32()?;
+    }
+    let [n, c, h, w, ho, wo, kh, kw, sh, sw, ph, pw] = g;
+    let x = args.view()?;
+    if x.dtype != F32 && x.dtype != F64 {
+        return Err("the 2-D window ops need float32 or float64 data".into());
+    }
+    let x_s = strides4(&x, "window op input")?;
+    let (mut a_off, mut a_dtype, mut a_s) = (0, I32, [0i32; 4]);
+    if op == 3 {
+        let idx = args.view()?;
+        a_s = strides4(&idx, "max pool indices")?;
+        a_off = idx.offset as i32;
+        a_dtype = idx.dtype;
+        aux = idx.ptr();
+    }
+    let (n64, c64) = (n as i64, c as i64);
+    let total = match op {
+        0 => n64 * c64 * (kh * kw) as i64 * (ho * wo) as i64,
+        1 | 3 => n64 * c64 * (h * w) as i64,
+        2 => n64 * c64 * (ho * wo) as i64,
+        _ => return Err(format!("unknown window op {op}")),
+    };
+    to_i32(total, "element count")?;
+    if total == 0 {
+        return Ok(());
+    }
+    let mut p = Window2dParams {
+        x: x.ptr(),
+        aux,
+        out,
+        n,
+        c,
+        h,
+        w,
+        ho,
+        wo,
+        kh,
+        kw,
+        sh,
+        sw,
+        ph,
+        pw,
+        x_off: to_i32(x.offset, "offset")?,
+        x_dtype: x.dtype,
+        x_s,
+        a_off,
+        a_dtype,
+        a_s,
+    };
+    let kernel = format!("{}_{}", WINDOW_KERNELS[op as usize], if x.dtype == F32 { "f32" } else { "f64" });
+    ctx.launch(&kernel, (blocks_for(total), 1, 1), &mut p)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

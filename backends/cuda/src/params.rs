@@ -138,6 +138,32 @@ pub struct AdamArgs {
     pub bc2_sqrt: f64,
 }
 
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct Window2dParams {
+    pub x: *mut c_void,
+    pub aux: *mut c_void,
+    pub out: *mut c_void,
+    pub n: i32,
+    pub c: i32,
+    pub h: i32,
+    pub w: i32,
+    pub ho: i32,
+    pub wo: i32,
+    pub kh: i32,
+    pub kw: i32,
+    pub sh: i32,
+    pub sw: i32,
+    pub ph: i32,
+    pub pw: i32,
+    pub x_off: i32,
+    pub x_dtype: i32,
+    pub x_s: [i32; 4],
+    pub a_off: i32,
+    pub a_dtype: i32,
+    pub a_s: [i32; 4],
+}
+
 // Same sizes as the static_asserts in kernels/common.cuh.
 const _: () = assert!(std::mem::size_of::<Operand>() == 48);
 const _: () = assert!(std::mem::size_of::<EwParams>() == 240);
@@ -146,3 +172,4 @@ const _: () = assert!(std::mem::size_of::<RowParams>() == 72);
 const _: () = assert!(std::mem::size_of::<MatmulParams>() == 72);
 const _: () = assert!(std::mem::size_of::<RowsParams>() == 80);
 const _: () = assert!(std::mem::size_of::<AdamArgs>() == 104);
+const _: () = assert!(std::mem::size_of::<Window2dParams>() == 120);

@@ -17,6 +17,7 @@ mod reduce;
 mod simd;
 mod softmax;
 mod view;
+mod window2d;
 
 use napi::Args;
 use xt_napi::{napi_callback_info, napi_env, napi_value};
@@ -456,6 +457,79 @@ fn adam_(a: &Args) -> Result<f64, String> {
     Ok(f64::NAN)
 }
 
+// ---- 2-D windows ------------------------------------------------------------------------------
+
+/// meta[0..10] = [N, C, H, W, kh, kw, sh, sw, ph, pw]; checks that the output is at least 1×1.
+fn geometry(a: &Args) -> Result<window2d::Geometry, String> {
+    let g = window2d::Geometry {
+        n: a.u(0), c: a.u(1), h: a.u(2), w: a.u(3), kh: a.u(4), kw: a.u(5), sh: a.u(6), sw: a.u(7), ph: a.u(8), pw: a.u(9),
+    };
+    if g.kh == 0 || g.kw == 0 || g.sh == 0 || g.sw == 0 || g.h + 2 * g.ph < g.kh || g.w + 2 * g.pw < g.kw {
+        return Err(format!("window {}x{} (stride {}x{}, padding {}x{}) does not fit {}x{} images", g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.h, g.w));
+    }
+    Ok(g)
+}
+
+/// [off, s0, s1, s2, s3] at meta[p..p + 5].
+fn strides4(a: &Args, p: usize) -> (isize, [isize; 4]) {
+    (a.i(p), [a.i(p + 1), a.i(p + 2), a.i(p + 3), a.i(p + 4)])
+}
+
+/// meta: [geometry, xOff, x strides (4)]; arrays: X, OUT [N, C·kh·kw, Ho·Wo].
+fn im2col(a: &Args) -> Result<f64, String> {
+    let g = geometry(a)?;
+    let (off, xs) = strides4(a, 10);
+    let (xp, xl) = a.arr(0)?.f32()?;
+    let (op_, ol) = a.arr(1)?.f32()?;
+    check_bounds("im2col x", &[g.n, g.c, g.h, g.w], &xs, off, xl)?;
+    need("im2col", ol, g.n * g.c * g.kh * g.kw * g.ho() * g.wo())?;
+    unsafe { window2d::im2col(&g, xp.offset(off), xs, op_) };
+    Ok(f64::NAN)
+}
+
+/// meta: [geometry, colsOff, cols strides (3)]; arrays: COLS, OUT [N, C, H, W] (zeroed).
+fn col2im(a: &Args) -> Result<f64, String> {
+    let g = geometry(a)?;
+    let (off, cs) = (a.i(10), [a.i(11), a.i(12), a.i(13)]);
+    let (cp, cl) = a.arr(0)?.f32()?;
+    let (op_, ol) = a.arr(1)?.f32()?;
+    check_bounds("col2im cols", &[g.n, g.c * g.kh * g.kw, g.ho() * g.wo()], &cs, off, cl)?;
+    need("col2im", ol, g.n * g.c * g.h * g.w)?;
+    unsafe { window2d::col2im(&g, cp.offset(off), cs, op_) };
+    Ok(f64::NAN)
+}
+
+/// meta: [geometry, xOff, x strides (4)]; arrays: X, Y, IDX (int32) [N, C, Ho, Wo].
+fn max_pool2d(a: &Args) -> Result<f64, String> {
+    let g = geometry(a)?;
+    let (off, xs) = strides4(a, 10);
+    let (xp, xl) = a.arr(0)?.f32()?;
+    let (yp, yl) = a.arr(1)?.f32()?;
+    let (ip, il) = a.arr(2)?.i32()?;
+    check_bounds("max_pool2d x", &[g.n, g.c, g.h, g.w], &xs, off, xl)?;
+    let n = g.n * g.c * g.ho() * g.wo();
+    need("max_pool2d y", yl, n)?;
+    need("max_pool2d indices", il, n)?;
+    unsafe { window2d::max_pool2d(&g, xp.offset(off), xs, yp, ip) };
+    Ok(f64::NAN)
+}
+
+/// meta: [geometry, gyOff, gy strides (4), idxOff, idx strides (4)]; arrays: GY, IDX, GX [N, C, H, W] (zeroed).
+fn max_pool2d_backward(a: &Args) -> Result<f64, String> {
+    let g = geometry(a)?;
+    let (goff, gs) = strides4(a, 10);
+    let (ioff, is) = strides4(a, 15);
+    let (gp, gl) = a.arr(0)?.f32()?;
+    let (ip, il) = a.arr(1)?.i32()?;
+    let (op_, ol) = a.arr(2)?.f32()?;
+    let out_shape = [g.n, g.c, g.ho(), g.wo()];
+    check_bounds("max_pool2d_backward gy", &out_shape, &gs, goff, gl)?;
+    check_bounds("max_pool2d_backward indices", &out_shape, &is, ioff, il)?;
+    need("max_pool2d_backward", ol, g.n * g.c * g.h * g.w)?;
+    unsafe { window2d::max_pool2d_backward(&g, gp.offset(goff), gs, ip.offset(ioff), is, op_) };
+    Ok(f64::NAN)
+}
+
 /// Self-test of the vector math against double precision: returns the worst error in ulps of
 /// exp, erf and GELU over a dense grid (used by the tests).
 fn math_check(a: &Args) -> Result<f64, String> {
@@ -504,7 +578,7 @@ macro_rules! exports {
 mod reg {
     use super::*;
     pub unsafe fn register(env: napi_env, exports: napi_value) -> bool {
-        exports!(env, exports, matmul, linear, noop, unary, binary, where_, copy, reduce_, softmax_, softmax_backward, cross_entropy, cross_entropy_backward, layer_norm, layer_norm_backward, gather_rows, scatter_add_rows, adam_, math_check, bernoulli_mt)
+        exports!(env, exports, matmul, linear, noop, unary, binary, where_, copy, reduce_, softmax_, softmax_backward, cross_entropy, cross_entropy_backward, layer_norm, layer_norm_backward, gather_rows, scatter_add_rows, im2col, col2im, max_pool2d, max_pool2d_backward, adam_, math_check, bernoulli_mt)
             && xt_napi::export_string(env, exports, "isa", isa::name())
             && xt_napi::export_number(env, exports, "threads", pool::pool().threads() as f64)
             && xt_napi::export_number(env, exports, "version", 1.0)
