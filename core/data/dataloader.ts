@@ -14,6 +14,7 @@ import { XtError } from "../errors.ts";
 import { fromArray } from "../ops/creation.ts";
 import { defaultGenerator, randomSamplerOrder, type TorchGenerator } from "../random/index.ts";
 import type { Tensor } from "../tensor.ts";
+import type { ImageTransform } from "./augment.ts";
 
 /** What the loader needs from a data set (ImageDataset has all of it). */
 export interface TensorImageSet {
@@ -52,6 +53,11 @@ export interface DataLoaderOptions {
   sampler?: IndexSampler;
   /** The global stream the draws come from; defaults to torch's default generator. */
   generator?: TorchGenerator;
+  /**
+   * The data set's per-image transform (augmentation): run on each image of a batch, in the
+   * batch's order, as __getitem__ runs it; its draws come from the same generator.
+   */
+  transform?: ImageTransform;
 }
 
 /**
@@ -95,6 +101,7 @@ export class DataLoader implements Iterable<ImageBatch> {
   readonly sampler: IndexSampler | null;
   private readonly gen: TorchGenerator;
   private readonly imageSize: number;
+  private readonly transform?: ImageTransform;
 
   constructor(readonly dataset: TensorImageSet, opts: DataLoaderOptions) {
     checkSizes(dataset.n, opts.batchSize);
@@ -103,6 +110,7 @@ export class DataLoader implements Iterable<ImageBatch> {
     this.sampler = opts.sampler ?? null;
     if (this.sampler && this.shuffle) throw new XtError("DataLoader: sampler option is mutually exclusive with shuffle");
     this.gen = opts.generator ?? defaultGenerator;
+    this.transform = opts.transform;
     this.imageSize = dataset.channels * dataset.height * dataset.width;
     if (dataset.images.length !== dataset.n * this.imageSize || dataset.labels.length !== dataset.n) {
       throw new XtError(
@@ -127,7 +135,7 @@ export class DataLoader implements Iterable<ImageBatch> {
     })();
   }
 
-  /** The batch of the given data set indices (copies the pixels). */
+  /** The batch of the given data set indices (copies the pixels, then transforms each image in order). */
   gather(indices: Int32Array): ImageBatch {
     const { images, labels, channels, height, width } = this.dataset;
     const size = indices.length;
@@ -138,6 +146,7 @@ export class DataLoader implements Iterable<ImageBatch> {
       const k = indices[i]!;
       x.set(images.subarray(k * S, (k + 1) * S), i * S);
       y[i] = labels[k]!;
+      this.transform?.(x.subarray(i * S, (i + 1) * S), this.gen);
     }
     return {
       images: fromArray(x, [size, channels, height, width]),
