@@ -72,7 +72,7 @@ export function augmentConfigFrom(raw: unknown, where: string): AugmentConfig {
 /** A per-image transform: rewrites one (C, H, W) image in place, drawing from `gen`. */
 export type ImageTransform = (image: Float32Array, gen: TorchGenerator) => void;
 
-/** What one image drew: the crop's top-left corner in the padded image, and the flip. */
+/** What one image drew: the crop's top-left corner in the padded image (cropPadding each without a crop), and the flip. */
 export interface AugmentDraws {
   top: number;
   left: number;
@@ -96,7 +96,7 @@ export function drawAugment(a: AugmentConfig, gen: TorchGenerator): AugmentDraws
 export function augmentTransform(a: AugmentConfig, shape: { channels: number; height: number; width: number }): ImageTransform | undefined {
   if (!isAugmenting(a)) return undefined;
   const { channels: C, height: H, width: W } = shape;
-  const p = a.crop ? a.cropPadding : 0;
+  const p = a.cropPadding; // drawAugment's corner without a crop: no shift
   const scratch = new Float32Array(C * H * W);
   return (image, gen) => {
     const d = drawAugment(a, gen);

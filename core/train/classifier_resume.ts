@@ -1,16 +1,20 @@
 /**
- * Continuing a classifier run (`train vit --resume`, and `train cnn` next) from its last
+ * Continuing a classifier run (`train vit --resume`, `train cnn --resume`) from its last
  * checkpoint: read the run's settings back, refuse flags that would change it, load the same
  * images, restore the weights, Adam, the torch generator and the loop's progress, and train on.
- * A model kind only says how to read its config back and which flags name its fields.
+ * A model kind (classifier_run.ts) says how to build its model and read its config back, and
+ * which flags name its fields.
  */
 import { existsSync } from "node:fs";
+import { augmentConfigFrom, type AugmentConfig } from "../data/augment.ts";
 import { takeFirst } from "../data/dataloader.ts";
 import type { ImageDataset } from "../data/image_dataset.ts";
 import { DataError, XtError } from "../errors.ts";
 import type { LoadedCheckpoint } from "../io/checkpoint.ts";
+import { currentBackend } from "../device.ts";
 import { Adam } from "../optim/adam.ts";
 import { defaultGenerator } from "../random/index.ts";
+import { describeRun, type ClassifierKind } from "./classifier_run.ts";
 import {
   progressFromCheckpoint, trainClassifier, type ClassifierRunConfig, type TrainClassifierResult,
 } from "./classifier_trainer.ts";
@@ -18,16 +22,6 @@ import type { DataParallel } from "./data_parallel.ts";
 import type { EventSink } from "./events.ts";
 import type { RunFiles } from "./run_files.ts";
 import { loadVitSplit, parseDatasetName } from "./vit_data.ts";
-import type { ClassifierModel } from "./vit_eval.ts";
-
-/** A classifier kind: its checkpoint kind, its name in messages, its config reader, its flags. */
-export interface ClassifierKind<M extends object> {
-  kind: string;
-  label: string;
-  modelFrom(raw: unknown, file: string): M;
-  /** The command-line flag of each config field (for "cannot change" messages). */
-  flags: Record<keyof M, string>;
-}
 
 /** A run read back from its resumable checkpoint, with its data loaded. */
 export interface ClassifierResume<M extends object> {
@@ -51,6 +45,10 @@ export interface ResumeGiven<M extends object> {
   seed?: number;
   maxTrain?: number;
   maxTest?: number;
+  /** --augment's parts and --crop-padding, each checked when given. */
+  augment?: { crop: boolean; flip: boolean };
+  cropPadding?: number;
+  labelSmoothing?: number;
 }
 
 /**
@@ -77,9 +75,11 @@ export function prepareClassifierResume<M extends object & { numClasses: number 
     if (typeof c[key] !== "number") throw new DataError(file, `the run config has no valid '${key}' (a checkpoint written before resume existed?)`);
   }
   if (typeof c.dataset !== "string" || !Array.isArray(c.classes)) throw new DataError(file, "the run config has no data set or classes");
+  if (c.labelSmoothing !== undefined && typeof c.labelSmoothing !== "number") throw new DataError(file, "the run config has no valid 'labelSmoothing'");
   const run: ClassifierRunConfig = {
     model: { ...model }, dataset: c.dataset, classes: c.classes, lr: c.lr!, weightDecay: c.weightDecay!, batchSize: c.batchSize!,
     epochs: c.epochs!, seed: c.seed!, maxTrain: c.maxTrain ?? null, maxTest: c.maxTest ?? null, dataDir: c.dataDir ?? null,
+    augment: augmentConfigFrom(c.augment, file), labelSmoothing: c.labelSmoothing ?? 0,
   };
   const clash = (flag: string, have: unknown, want: unknown): void => {
     if (want !== undefined && have !== want) {
@@ -87,7 +87,7 @@ export function prepareClassifierResume<M extends object & { numClasses: number 
     }
   };
   clash("--dataset", run.dataset, given.dataset === undefined ? undefined : parseDatasetName(given.dataset));
-  for (const [key, v] of Object.entries(given.model ?? {}) as [keyof M, unknown][]) clash(k.flags[key], model[key], v);
+  for (const [key, v] of Object.entries(given.model ?? {}) as [keyof M, unknown][]) clash(k.flags[key], model[key] ?? 0, v); // optional fields (a conv stem) are 0 when absent
   clash("--lr", run.lr, given.lr);
   clash("--weight-decay", run.weightDecay, given.weightDecay);
   const savedRanks = c.ranks ?? 1;
@@ -103,6 +103,9 @@ export function prepareClassifierResume<M extends object & { numClasses: number 
   clash("--seed", run.seed, given.seed);
   clash("--max-train", run.maxTrain, given.maxTrain);
   clash("--max-test", run.maxTest, given.maxTest);
+  if (given.augment) clash("--augment", augmentNames(run.augment), augmentNames(given.augment));
+  clash("--crop-padding", run.augment.crop ? run.augment.cropPadding : undefined, given.cropPadding);
+  clash("--label-smoothing", run.labelSmoothing, given.labelSmoothing);
   const name = parseDatasetName(run.dataset);
   const dir = dataDir ?? (run.dataDir !== null && existsSync(run.dataDir) ? run.dataDir : undefined);
   const train = takeFirst(loadVitSplit(name, "train", dir), run.maxTrain ?? undefined);
@@ -114,6 +117,8 @@ export function prepareClassifierResume<M extends object & { numClasses: number 
   if (train.classes.length !== model.numClasses) throw new DataError(file, `the model has ${model.numClasses} classes, ${name} has ${train.classes.length}`);
   return { checkpoint: ck, run, model, train, test, samplerChanged: run.sampler !== savedSampler };
 }
+
+const augmentNames = (a: Pick<AugmentConfig, "crop" | "flip">): string => [...(a.crop ? ["crop"] : []), ...(a.flip ? ["flip"] : [])].join(",") || "none";
 
 export interface ResumeOptions<M extends object> {
   /** A data-parallel run: the model is wrapped once its weights are loaded. */
@@ -128,10 +133,8 @@ export interface ResumeOptions<M extends object> {
   signal?: AbortSignal;
 }
 
-/** Continues the run on `model` (freshly built from the checkpoint's config; its weights are loaded here). */
-export async function resumeClassifier<M extends object>(
-  o: ResumeOptions<M> & { command: string; kind: string; model: ClassifierModel; describe: string; device: string },
-): Promise<TrainClassifierResult> {
+/** Continues the run on a model of kind `k` built from the checkpoint's config (its weights are loaded here). */
+export async function resumeClassifier<M extends object>(k: ClassifierKind<M>, o: ResumeOptions<M>): Promise<TrainClassifierResult> {
   const ck = o.resume.checkpoint;
   const epochs = o.epochs ?? o.resume.run.epochs;
   const progress = progressFromCheckpoint(ck);
@@ -152,19 +155,20 @@ export async function resumeClassifier<M extends object>(
     throw new DataError(ck.paths.state, "stopped inside an epoch but has no shuffle order for it (epoch_order); it cannot be resumed");
   }
   const run = { ...o.resume.run, epochs };
+  const model = k.build(o.resume.model);
   try {
-    o.model.loadStateDict(ck.weights);
+    model.loadStateDict(ck.weights);
   } catch (e) {
     if (e instanceof XtError) throw new DataError(ck.paths.weights, `weights do not fit the model in its sidecar (${e.message})`);
     throw e;
   }
-  const optimizer = new Adam(o.model.parameters(), { lr: run.lr, weightDecay: run.weightDecay });
+  const optimizer = new Adam(model.parameters(), { lr: run.lr, weightDecay: run.weightDecay });
   optimizer.loadStateDict(ck.training!.optimizer);
   defaultGenerator.setState(ck.training!.rng.torch!);
-  o.parallel?.wrap(o.model);
+  o.parallel?.wrap(model);
   return trainClassifier({
-    command: o.command, model: o.model, describe: o.describe, kind: o.kind, run, optimizer, train: o.resume.train, test: o.resume.test,
-    datasetLabel: o.datasetLabel ?? run.dataset, device: o.device, files: o.files, results: o.results,
-    sink: o.sink, signal: o.signal, resume: progress, parallel: o.parallel,
+    command: k.command, model, describe: describeRun(k.describe(o.resume.model), run), kind: k.kind, run, optimizer,
+    train: o.resume.train, test: o.resume.test, datasetLabel: o.datasetLabel ?? run.dataset, device: currentBackend().name,
+    files: o.files, results: o.results, sink: o.sink, signal: o.signal, resume: progress, parallel: o.parallel,
   });
 }

@@ -3,8 +3,10 @@
  * ClassificationSolverViT does: each epoch a shuffled pass over the training set (loss and top-1
  * of each batch's forward pass, averaged weighted by batch size), then a pass over the test set in
  * order with model.eval() and no grad; results under the notebook's keys. Any ClassifierModel
- * trains here (`train vit`; `train cnn` next): the model's kind and config only go into the
- * checkpoints.
+ * trains here (`train vit`, `train cnn`): the model's kind and config only go into the
+ * checkpoints. The small-data techniques are the run's: augmentation transforms the training
+ * images as they are fetched (core/data/augment.ts), label smoothing changes the training loss;
+ * the test pass always sees the plain images and reports the plain cross-entropy.
  *
  * Checkpoints: the resumable state (`last`: weights, Adam moments, the torch generator, the
  * epoch's shuffle order, the loop position and the results so far) after every epoch and when
@@ -17,6 +19,7 @@
  * alone writes. The run config records the ranks and the sampler, so that a resume — with any
  * number of ranks and the same global batch — continues on the same batches.
  */
+import { augmentTransform, type AugmentConfig, type ImageTransform } from "../data/augment.ts";
 import type { ImageBatch, TensorImageSet } from "../data/dataloader.ts";
 import { DataLoader, samplerBatchIndices } from "../data/dataloader.ts";
 import { DistributedSampler } from "../data/distributed_sampler.ts";
@@ -66,6 +69,10 @@ export interface ClassifierRunConfig {
   maxTest: number | null;
   /** --data-dir as an absolute path (null: the default places); a resume reads the same folder. */
   dataDir: string | null;
+  /** --augment / --crop-padding (runs saved before they existed: none). */
+  augment: AugmentConfig;
+  /** --label-smoothing of the training loss (0: none). */
+  labelSmoothing: number;
   /** Ranks the run trains on (batchSize is per rank; the global batch is batchSize · ranks). Absent: 1. */
   ranks?: number;
   /**
@@ -94,8 +101,13 @@ export class ShuffledPasses implements BatchSource<ImageBatch> {
   readonly loader: DataLoader;
   order: Int32Array | null = null;
 
-  constructor(readonly data: TensorImageSet, readonly batchSize: number, readonly gen: TorchGenerator = defaultGenerator) {
-    this.loader = new DataLoader(data, { batchSize, shuffle: true, generator: gen });
+  constructor(
+    readonly data: TensorImageSet,
+    readonly batchSize: number,
+    readonly gen: TorchGenerator = defaultGenerator,
+    transform?: ImageTransform,
+  ) {
+    this.loader = new DataLoader(data, { batchSize, shuffle: true, generator: gen, transform });
   }
 
   get length(): number {
@@ -123,9 +135,17 @@ export class DistributedPasses implements BatchSource<ImageBatch> {
   private readonly loader: DataLoader;
   private order: Int32Array | null = null;
 
-  constructor(readonly data: TensorImageSet, readonly batchSize: number, rank: number, ranks: number, seed: number, readonly gen: TorchGenerator = defaultGenerator) {
+  constructor(
+    readonly data: TensorImageSet,
+    readonly batchSize: number,
+    rank: number,
+    ranks: number,
+    seed: number,
+    readonly gen: TorchGenerator = defaultGenerator,
+    transform?: ImageTransform,
+  ) {
     this.sampler = new DistributedSampler(data.n, { numReplicas: ranks, rank, seed });
-    this.loader = new DataLoader(data, { batchSize, sampler: this.sampler, generator: gen });
+    this.loader = new DataLoader(data, { batchSize, sampler: this.sampler, generator: gen, transform });
   }
 
   get length(): number {
@@ -150,10 +170,10 @@ export class DistributedPasses implements BatchSource<ImageBatch> {
   }
 }
 
-/** Cross-entropy on a batch of images, and how many of them the forward pass got right. */
-export function classifierForward(model: ClassifierModel, b: ImageBatch): ForwardResult {
+/** Cross-entropy (label-smoothed by ε) on a batch of images, and how many of them the forward pass got right. */
+export function classifierForward(model: ClassifierModel, b: ImageBatch, labelSmoothing = 0): ForwardResult {
   const out = model.forward(b.images);
-  const loss = crossEntropy(out, b.labels);
+  const loss = crossEntropy(out, b.labels, "mean", labelSmoothing);
   const pred = argmaxRows(out.data(), b.size, out.shape[1]!);
   const y = b.labels.data();
   let correct = 0;
@@ -204,14 +224,15 @@ export async function trainClassifier(o: TrainClassifierOptions): Promise<TrainC
   const dp = o.parallel;
   const distributed = (o.run.sampler ?? "loader") === "distributed";
   if (!distributed && dp && dp.size > 1) throw new XtError(`${o.command}: a run on ${dp.size} ranks needs the distributed sampler`);
+  const transform = augmentTransform(o.run.augment, o.train);
   let source: ShuffledPasses | DistributedPasses;
   if (distributed) {
-    const passes = new DistributedPasses(o.train, o.run.batchSize, dp?.rank ?? 0, dp?.size ?? 1, o.run.seed, gen);
+    const passes = new DistributedPasses(o.train, o.run.batchSize, dp?.rank ?? 0, dp?.size ?? 1, o.run.seed, gen, transform);
     const at = o.resume?.position;
     if (at && at.stepInEpoch > 0) passes.resumeInEpoch(at.epoch + 1);
     source = passes;
   } else {
-    source = new ShuffledPasses(o.train, o.run.batchSize, gen);
+    source = new ShuffledPasses(o.train, o.run.batchSize, gen, transform);
     source.order = o.resume?.order ?? null;
   }
   const results = o.resume ? structuredClone(o.resume.results) : emptyResults();
@@ -247,7 +268,7 @@ export async function trainClassifier(o: TrainClassifierOptions): Promise<TrainC
   const r = await trainLoop({
     model: o.model,
     optimizer: o.optimizer,
-    forward: (b: ImageBatch) => classifierForward(o.model, b),
+    forward: (b: ImageBatch) => classifierForward(o.model, b, o.run.labelSmoothing),
     batches: source,
     stepsPerEpoch: source.length,
     epochs: o.run.epochs,

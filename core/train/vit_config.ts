@@ -5,6 +5,7 @@
 import { XtError } from "../errors.ts";
 import { VisionTransformer } from "../models/vision_transformer.ts";
 import type { ImageDatasetName } from "../data/image_dataset.ts";
+import type { ClassifierKind } from "./classifier_run.ts";
 
 /** VisionTransformer's constructor arguments, in PyTorch's names' order. */
 export interface VitModelConfig {
@@ -17,7 +18,15 @@ export interface VitModelConfig {
   dimFeedforward: number;
   numClasses: number;
   dropout: number;
+  /**
+   * The hybrid ViT's conv stem (`--conv-stem`): the channels of its two conv3×3–ReLU layers before
+   * the patch embedding; 0 or absent: none, the notebook's model.
+   */
+  stemChannels?: number;
 }
+
+/** The conv stem's channels when `--conv-stem` is given without a number. */
+export const DEFAULT_STEM_CHANNELS = 16;
 
 /** The notebook's VisionTransformer() defaults. */
 export const NOTEBOOK_VIT: Readonly<VitModelConfig> = Object.freeze({
@@ -99,6 +108,7 @@ export function resolveModelConfig(
 export const MODEL_FLAGS: Readonly<Record<keyof VitModelConfig, string>> = {
   imgSize: "--img-size", patchSize: "--patch-size", inChannels: "--in-channels", embedDim: "--embed-dim",
   numLayers: "--num-layers", numHeads: "--num-heads", dimFeedforward: "--ffn-dim", numClasses: "classes", dropout: "--dropout",
+  stemChannels: "--conv-stem",
 };
 
 /** Throws an XtError (exit 2) naming the flag when the configuration cannot build a model. */
@@ -108,6 +118,8 @@ export function validateModelConfig(cfg: VitModelConfig): void {
     if (!Number.isInteger(v) || v < 1) throw new XtError(`${MODEL_FLAGS[k]}: expected a positive whole number, got ${v}`, 2);
   }
   if (!(cfg.dropout >= 0 && cfg.dropout < 1)) throw new XtError(`--dropout: expected a probability in [0, 1), got ${cfg.dropout}`, 2);
+  const stem = cfg.stemChannels ?? 0;
+  if (!Number.isInteger(stem) || stem < 0) throw new XtError(`--conv-stem: expected a positive whole number of channels, got ${stem}`, 2);
   if (cfg.patchSize > cfg.imgSize) {
     throw new XtError(`--patch-size ${cfg.patchSize} is larger than the image size ${cfg.imgSize}`, 2);
   }
@@ -134,13 +146,14 @@ export function buildVit(cfg: VitModelConfig): VisionTransformer {
   validateModelConfig(cfg);
   return new VisionTransformer(
     cfg.imgSize, cfg.patchSize, cfg.inChannels, cfg.embedDim, cfg.numLayers, cfg.numHeads, cfg.dimFeedforward,
-    cfg.numClasses, cfg.dropout,
+    cfg.numClasses, cfg.dropout, cfg.stemChannels ?? 0,
   );
 }
 
 /** "VisionTransformer(img 28, patch 7, C 1, D 128, layers 6, heads 4, ffn 256, classes 10, dropout 0.1)" */
 export function describeVit(cfg: VitModelConfig): string {
-  return `VisionTransformer(img ${cfg.imgSize}, patch ${cfg.patchSize}, C ${cfg.inChannels}, D ${cfg.embedDim}, layers ${cfg.numLayers}, heads ${cfg.numHeads}, ffn ${cfg.dimFeedforward}, classes ${cfg.numClasses}, dropout ${cfg.dropout})`;
+  const stem = cfg.stemChannels ? `, conv stem ${cfg.stemChannels}` : "";
+  return `VisionTransformer(img ${cfg.imgSize}, patch ${cfg.patchSize}, C ${cfg.inChannels}, D ${cfg.embedDim}, layers ${cfg.numLayers}, heads ${cfg.numHeads}, ffn ${cfg.dimFeedforward}, classes ${cfg.numClasses}, dropout ${cfg.dropout}${stem})`;
 }
 
 /** Reads a model config back from a checkpoint sidecar, checking every field. */
@@ -152,5 +165,15 @@ export function modelConfigFrom(raw: unknown, where: string): VitModelConfig {
     if (typeof v !== "number" || !Number.isFinite(v)) throw new XtError(`${where}: model config has no valid '${k}'`);
     cfg[k] = v;
   }
+  // Optional: checkpoints from before the conv stem have none.
+  if (o.stemChannels !== undefined) {
+    if (!Number.isInteger(o.stemChannels) || (o.stemChannels as number) < 0) throw new XtError(`${where}: model config has no valid 'stemChannels'`);
+    if ((o.stemChannels as number) > 0) cfg.stemChannels = o.stemChannels as number;
+  }
   return cfg;
 }
+
+/** What a ViT is to the shared classifier training and resume (classifier_run.ts). */
+export const VIT_KIND: ClassifierKind<VitModelConfig> = {
+  kind: "vit", label: "ViT", command: "train vit", build: buildVit, describe: describeVit, modelFrom: modelConfigFrom, flags: MODEL_FLAGS,
+};

@@ -6,28 +6,27 @@
  *    step's own forward pass (before the update), as the cell does. `untilPerfect` ends the run at
  *    the first step whose top-1 is 1.00.
  *  trainVit / resumeVit: ClassificationSolverViT.train (core/train/classifier_trainer.ts) on a
- *    VisionTransformer, fresh or continued from a resumable checkpoint (classifier_resume.ts).
+ *    VisionTransformer, fresh (classifier_run.ts) or continued from a resumable checkpoint
+ *    (classifier_resume.ts).
  *
  * After manualSeed(seed) every random draw (initial weights, dropout masks, loader shuffles and
  * base seeds) happens in the order PyTorch makes it, so a run reproduces
  * fixtures/gen/vit_torch_train.py with the same arguments.
  */
-import { resolve } from "node:path";
 import { XtError } from "../errors.ts";
 import { DataLoader, takeFirst, type ImageBatch, type TensorImageSet } from "../data/dataloader.ts";
 import { currentBackend } from "../device.ts";
 import type { LoadedCheckpoint } from "../io/checkpoint.ts";
 import { Adam } from "../optim/adam.ts";
 import { manualSeed } from "../random/index.ts";
-import { classifierForward, trainClassifier, type ClassifierRunConfig, type TrainClassifierResult } from "./classifier_trainer.ts";
+import { classifierForward, type TrainClassifierResult } from "./classifier_trainer.ts";
 import {
-  prepareClassifierResume, resumeClassifier, type ClassifierKind, type ClassifierResume, type ResumeGiven, type ResumeOptions,
+  prepareClassifierResume, resumeClassifier, type ClassifierResume, type ResumeGiven, type ResumeOptions,
 } from "./classifier_resume.ts";
-import type { DataParallel } from "./data_parallel.ts";
+import { trainImageClassifier, type TrainImageClassifierOptions } from "./classifier_run.ts";
 import type { EventSink } from "./events.ts";
 import { trainLoop } from "./loop.ts";
-import type { RunFiles } from "./run_files.ts";
-import { MODEL_FLAGS, buildVit, describeVit, modelConfigFrom, type VitModelConfig } from "./vit_config.ts";
+import { buildVit, describeVit, VIT_KIND, type VitModelConfig } from "./vit_config.ts";
 
 // ---------------------------------------------------------------------------------------------
 // overfit
@@ -88,60 +87,14 @@ export async function overfitVit(o: OverfitVitOptions): Promise<OverfitVitResult
 // ---------------------------------------------------------------------------------------------
 // train
 
-export interface TrainVitOptions {
-  train: TensorImageSet;
-  test: TensorImageSet;
-  /** Data set name, saved in the checkpoint so `eval vit` finds the test set. */
-  datasetName: string;
-  /** For the start event. */
-  datasetLabel?: string;
-  classes: string[];
-  model: VitModelConfig;
-  lr: number;
-  weightDecay: number;
-  batchSize: number;
-  epochs: number;
-  seed: number;
-  /** --max-train / --max-test and --data-dir as given (recorded so that a resume takes the same images). */
-  maxTrain?: number | null;
-  maxTest?: number | null;
-  dataDir?: string;
-  /** Where the last/best checkpoints, results and events go (none: nothing is written). */
-  files?: RunFiles;
-  /** Results JSON (default files.results), rewritten after every epoch. */
-  results?: string;
-  sink: EventSink;
-  signal?: AbortSignal;
-  /** Data-parallel: this rank's part of an `mpirun -np N` run (core/train/data_parallel.ts). */
-  parallel?: DataParallel;
-}
+export type TrainVitOptions = TrainImageClassifierOptions<VitModelConfig>;
 
 export async function trainVit(o: TrainVitOptions): Promise<TrainClassifierResult> {
-  if (!Number.isInteger(o.epochs) || o.epochs < 1) throw new XtError(`--epochs: expected a positive whole number, got ${o.epochs}`, 2);
-  manualSeed(o.seed);
-  const model = buildVit(o.model);
-  o.parallel?.wrap(model);
-  const optimizer = new Adam(model.parameters(), { lr: o.lr, weightDecay: o.weightDecay });
-  // Under a launcher (even of one rank) the passes come from the DistributedSampler, so that runs on
-  // any number of ranks see the same global batches; a plain process keeps the notebook's loader.
-  const parallel = o.parallel ? { ranks: o.parallel.size, sampler: "distributed" as const } : {};
-  const run: ClassifierRunConfig = {
-    model: { ...o.model }, dataset: o.datasetName, classes: o.classes, lr: o.lr, weightDecay: o.weightDecay,
-    batchSize: o.batchSize, epochs: o.epochs, seed: o.seed, maxTrain: o.maxTrain ?? null, maxTest: o.maxTest ?? null,
-    dataDir: o.dataDir === undefined ? null : resolve(o.dataDir), ...parallel,
-  };
-  return trainClassifier({
-    command: "train vit", model, describe: describeVit(o.model), kind: "vit", run, optimizer, train: o.train, test: o.test,
-    datasetLabel: o.datasetLabel ?? o.datasetName, device: currentBackend().name, files: o.files, results: o.results,
-    sink: o.sink, signal: o.signal, resume: undefined, parallel: o.parallel,
-  });
+  return trainImageClassifier(VIT_KIND, o);
 }
 
 // ---------------------------------------------------------------------------------------------
 // resume
-
-/** What a ViT checkpoint is to the generic classifier resume. */
-export const VIT_KIND: ClassifierKind<VitModelConfig> = { kind: "vit", label: "ViT", modelFrom: modelConfigFrom, flags: MODEL_FLAGS };
 
 /**
  * Reads the run a ViT checkpoint continues, checks the flags given against it, loads its data
@@ -153,6 +106,5 @@ export function prepareVitResume(ck: LoadedCheckpoint, given: ResumeGiven<VitMod
 
 /** Continues a ViT run from its resumable checkpoint: the same steps, losses and weights as if it had never stopped. */
 export async function resumeVit(o: ResumeOptions<VitModelConfig>): Promise<TrainClassifierResult> {
-  const cfg = o.resume.model;
-  return resumeClassifier({ ...o, command: "train vit", kind: "vit", model: buildVit(cfg), describe: describeVit(cfg), device: currentBackend().name });
+  return resumeClassifier(VIT_KIND, o);
 }
