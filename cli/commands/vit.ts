@@ -9,26 +9,20 @@ import type { Command } from "commander";
 import { EXIT, UsageError, XtError } from "../../core/errors.ts";
 import type { ImageDataset, ImageDatasetName } from "../../core/data/image_dataset.ts";
 import { takeFirst } from "../../core/data/dataloader.ts";
-import { currentBackend } from "../../core/device.ts";
-import { loadCheckpoint } from "../../core/io/checkpoint.ts";
-import { chooseRunFiles } from "../../core/train/run_files.ts";
 import { stopSignal } from "../../core/train/stop.ts";
 import {
-  DATASET_SHAPES, MODEL_FLAGS, NOTEBOOK_VIT, VIT_OVERFIT_DEFAULTS, VIT_TRAIN_DEFAULTS, describeVit,
+  DATASET_SHAPES, DEFAULT_STEM_CHANNELS, MODEL_FLAGS, NOTEBOOK_VIT, VIT_KIND, VIT_OVERFIT_DEFAULTS, VIT_TRAIN_DEFAULTS, describeVit,
   resolveModelConfig, validateModelConfig, type VitModelConfig, type VitModelOverrides,
 } from "../../core/train/vit_config.ts";
 import { vitCost, vitScaling, type VitCost, type VitScaling } from "../../core/train/vit_cost.ts";
 import { loadEmbeddedFirst64, loadVitSplit, parseDatasetName } from "../../core/train/vit_data.ts";
-import { loadVitCheckpoint } from "../../core/train/vit_checkpoint.ts";
-import { evaluateClassifier, type EvalResult } from "../../core/train/vit_eval.ts";
-import type { TrainClassifierResult } from "../../core/train/classifier_trainer.ts";
-import { overfitVit, prepareVitResume, resumeVit, trainVit } from "../../core/train/vit_trainer.ts";
+import { overfitVit } from "../../core/train/vit_trainer.ts";
+import {
+  addClassifierTrainFlags, addEvalFlags, DEFAULT_DATASET, DEFAULT_SEED, perDataset, runClassifierTraining, runEvalCommand,
+  stripUndefined, type ClassifierCommand, type ClassifierTrainFlags, type EvalFlags,
+} from "../classifier_command.ts";
 import { parseIntFlag, parseNumberFlag } from "../flags.ts";
 import { addDepthFlags, addOutputFlags, parentCommand, printEveryFrom, type OutputFlags } from "../options.ts";
-import { confusionSvg } from "../render/figures/confusion_figure.ts";
-import { figureFormat, writeFigure } from "../render/figures/write_figure.ts";
-import { statusLine } from "../render/status_line.ts";
-import { distributedFlags, openDataParallel, type DistributedFlags } from "../distributed.ts";
 import { withTrainingOutput } from "../training_output.ts";
 import { makeStyle } from "../render/style.ts";
 
@@ -53,31 +47,9 @@ export interface OverfitVitFlags extends VitModelFlags, OutputFlags {
   untilPerfect?: boolean;
 }
 
-export interface TrainVitFlags extends VitModelFlags, OutputFlags, DistributedFlags {
-  dataset?: string;
-  dataDir?: string;
-  lr?: string;
-  weightDecay?: string;
-  batchSize?: string;
-  epochs?: string;
-  seed?: string;
-  save?: string;
-  results?: string;
-  resume?: string;
-  overwrite?: boolean;
-  maxTrain?: string;
-  maxTest?: string;
-}
-
-export interface EvalVitFlags {
-  checkpoint?: string;
-  dataset?: string;
-  dataDir?: string;
-  batchSize?: string;
-  maxTest?: string;
-  json?: boolean;
-  out?: string;
-  color?: boolean;
+export interface TrainVitFlags extends VitModelFlags, ClassifierTrainFlags {
+  /** --conv-stem [channels]: true when given without a number. */
+  convStem?: string | boolean;
 }
 
 export interface CostVitFlags extends VitModelFlags {
@@ -85,9 +57,6 @@ export interface CostVitFlags extends VitModelFlags {
   json?: boolean;
   color?: boolean;
 }
-
-const DEFAULT_DATASET: ImageDatasetName = "fashion-mnist";
-const DEFAULT_SEED = 231;
 
 /** Strictly parsed model flags; undefined where not given. */
 export function parseModelFlags(o: VitModelFlags): VitModelOverrides {
@@ -148,196 +117,36 @@ export async function runOverfitVit(o: OverfitVitFlags): Promise<number> {
   return r.interrupted ? EXIT.interrupted : EXIT.ok;
 }
 
-function stripUndefined<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
-}
-
 // ---------------------------------------------------------------------------------------------
 
-export async function runTrainVit(o: TrainVitFlags): Promise<number> {
-  if (o.resume !== undefined) return runResumeVit(o);
-  const name = o.dataset === undefined ? DEFAULT_DATASET : parseDatasetName(o.dataset);
-  const d = VIT_TRAIN_DEFAULTS[name];
-  const flags = parseModelFlags(o);
-  const lr = o.lr === undefined ? d.lr : parseNumberFlag("--lr", o.lr, 0);
-  const weightDecay = o.weightDecay === undefined ? d.weightDecay : parseNumberFlag("--weight-decay", o.weightDecay, 0);
-  const batchSize = o.batchSize === undefined ? d.batchSize : parseIntFlag("--batch-size", o.batchSize, 1);
-  const epochs = o.epochs === undefined ? d.epochs : parseIntFlag("--epochs", o.epochs, 1);
-  const seed = o.seed === undefined ? DEFAULT_SEED : parseIntFlag("--seed", o.seed, 0, 0xffffffff);
-  const maxTrain = o.maxTrain === undefined ? undefined : parseIntFlag("--max-train", o.maxTrain, 1);
-  const maxTest = o.maxTest === undefined ? undefined : parseIntFlag("--max-test", o.maxTest, 1);
-  const printEvery = printEveryFrom(o);
-  if (o.results === "") throw new UsageError("--results: expected a file name");
-  // Validate the flags that do not need the data before reading 60,000 images.
-  validateModelConfig({ ...d.model, ...stripUndefined(flags), imgSize: flags.imgSize ?? DATASET_SHAPES[name].size, inChannels: flags.inChannels ?? DATASET_SHAPES[name].channels });
-  const parallel = openDataParallel(o);
-  const rank0 = (parallel?.rank ?? 0) === 0; // only rank 0 writes and prints
-  const named = o.save !== undefined && rank0 ? chooseRunFiles({ save: o.save, overwrite: o.overwrite, defaultName: "" }) : undefined;
-
-  const train = takeFirst(loadVitSplit(name, "train", o.dataDir), maxTrain);
-  const test = takeFirst(loadVitSplit(name, "test", o.dataDir), maxTest);
-  const model = resolveModelConfig(d.model, dataShape(train), flags);
-  checkModelFitsData(model, train, name);
-  if (test.height !== train.height || test.channels !== train.channels) {
-    throw new XtError(`${test.source}: test images are ${test.channels}×${test.height}×${test.width}, train images ${train.channels}×${train.height}×${train.width}`);
-  }
-  const files = rank0 ? (named ?? chooseRunFiles({ defaultName: `train-vit-${name}` })) : undefined;
-  const r = await withTrainingOutput({ ...o, printEvery }, files, (sink) => trainVit({
-    train, test, datasetName: name, classes: train.classes,
-    datasetLabel: `${name} (${train.n} train / ${test.n} test images, ${train.source})`,
-    model, lr, weightDecay, batchSize, epochs, seed, maxTrain: maxTrain ?? null, maxTest: maxTest ?? null, dataDir: o.dataDir,
-    files, results: rank0 ? o.results : undefined, sink, signal: stopSignal(), parallel,
-  }), !rank0);
-  if (!o.json && files) printTrainSummary(r, o.results ?? files.results, files.dir);
-  return r.interrupted ? EXIT.interrupted : EXIT.ok;
+/** `--conv-stem [channels]` (16 when given alone). */
+function parseConvStem(raw: string | boolean | undefined): number | undefined {
+  if (raw === undefined || raw === false) return undefined;
+  return raw === true ? DEFAULT_STEM_CHANNELS : parseIntFlag("--conv-stem", raw, 1);
 }
 
-/** `train vit --resume FILE`: the run continues where its last checkpoint left it, bit for bit. */
-async function runResumeVit(o: TrainVitFlags): Promise<number> {
-  const flags = parseModelFlags(o);
-  const epochs = o.epochs === undefined ? undefined : parseIntFlag("--epochs", o.epochs, 1);
-  const printEvery = printEveryFrom(o);
-  if (o.results === "") throw new UsageError("--results: expected a file name");
-  const parallel = openDataParallel(o);
-  const rank0 = (parallel?.rank ?? 0) === 0;
-  const ck = loadCheckpoint(o.resume!, { training: true, prefer: "last", kind: "vit", kindName: "ViT" });
-  const resume = prepareVitResume(ck, {
-    dataset: o.dataset,
-    model: stripUndefined(flags),
-    lr: o.lr === undefined ? undefined : parseNumberFlag("--lr", o.lr, 0),
-    weightDecay: o.weightDecay === undefined ? undefined : parseNumberFlag("--weight-decay", o.weightDecay, 0),
-    batchSize: o.batchSize === undefined ? undefined : parseIntFlag("--batch-size", o.batchSize, 1),
-    seed: o.seed === undefined ? undefined : parseIntFlag("--seed", o.seed, 0, 0xffffffff),
-    maxTrain: o.maxTrain === undefined ? undefined : parseIntFlag("--max-train", o.maxTrain, 1),
-    maxTest: o.maxTest === undefined ? undefined : parseIntFlag("--max-test", o.maxTest, 1),
-  }, o.dataDir, parallel?.size ?? 1);
-  const files = rank0 ? chooseRunFiles({ save: o.save, resume: ck.paths.stem, overwrite: o.overwrite, defaultName: "" }) : undefined;
-  const { train, test, run } = resume;
-  const r = await withTrainingOutput({ ...o, printEvery }, files, (sink) => resumeVit({
-    resume, epochs, files, results: rank0 ? o.results : undefined, sink, signal: stopSignal(), parallel,
-    datasetLabel: `${run.dataset} (${train.n} train / ${test.n} test images, ${train.source}), resumed from ${ck.paths.weights}`,
-  }), !rank0);
-  if (!o.json && files) printTrainSummary(r, o.results ?? files.results, files.dir);
-  return r.interrupted ? EXIT.interrupted : EXIT.ok;
-}
-
-function printTrainSummary(r: TrainClassifierResult, results: string, dir: string | undefined): void {
-  const out = (s: string): void => void process.stdout.write(`${s}\n`);
-  const perEpoch = r.results.epoch_seconds.map((s) => `${s.toFixed(1)}s`).join(", ");
-  const n = r.results["test_acc@1"].length;
-  if (n > 0) {
-    out(`Test accuracy after the last epoch: ${r.results["test_acc@1"][n - 1]} (test loss ${r.results.test_loss[n - 1]})`);
-    // The notebook's line: best_test_acc, the best epoch's test accuracy.
-    out(`Accuracy on test set (best epoch): ${r.results.best_test_acc}`);
-  }
-  if (perEpoch) out(`Time per epoch: ${perEpoch}`);
-  if (r.best) out(`Best model: ${r.best}`);
-  if (r.results.epoch_seconds.length) out(`Results: ${results}`);
-  if (r.checkpoint) {
-    if (r.interrupted) out(`Interrupted at step ${r.steps}; the run's state is in ${r.checkpoint}. Resume with: xt train vit --resume ${r.checkpoint}`);
-    else out(`Last state: ${r.checkpoint}${dir ? ` (run folder ${dir})` : ""}`);
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-
-export interface EvalVitReport {
-  /** The weights file read (a run folder: its best model). */
-  checkpoint: string;
-  dataset: string;
-  source: string;
-  model: VitModelConfig;
-  classes: string[];
-  loss: number;
-  accuracy: number;
-  correct: number;
-  n: number;
-  confusion: number[][];
-  perClassAccuracy: (number | null)[];
-}
-
-export async function evalVit(o: EvalVitFlags, onBatch?: (done: number, total: number) => void): Promise<EvalVitReport> {
-  if (!o.checkpoint) throw new UsageError("eval vit: --checkpoint FILE is required");
-  if (o.out !== undefined) figureFormat(o.out);
-  const vit = loadVitCheckpoint(o.checkpoint);
-  const model = vit.model;
-  const name = o.dataset !== undefined ? parseDatasetName(o.dataset) : vit.dataset ?? DEFAULT_DATASET;
-  const batchSize = o.batchSize !== undefined ? parseIntFlag("--batch-size", o.batchSize, 1) : vit.batchSize ?? 64;
-  const maxTest = o.maxTest === undefined ? undefined : parseIntFlag("--max-test", o.maxTest, 1);
-  const test = takeFirst(loadVitSplit(name, "test", o.dataDir), maxTest);
-  if (test.height !== model.imgSize || test.channels !== model.inChannels) {
-    throw new XtError(
-      `${o.checkpoint}: the model takes ${model.inChannels}×${model.imgSize}×${model.imgSize} images, the ${name} test images are ${test.channels}×${test.height}×${test.width}`,
-    );
-  }
-  if (test.classes.length !== model.numClasses) {
-    throw new XtError(`${o.checkpoint}: the model has ${model.numClasses} classes, ${name} has ${test.classes.length}`);
-  }
-  const ev: EvalResult = await evaluateClassifier(vit.net, test, { batchSize, numClasses: model.numClasses, onBatch });
+/** The ViT's part of `train vit`: its flags, and the model they make for the data. */
+function vitCommand(o: TrainVitFlags): ClassifierCommand<VitModelConfig> {
+  const flags: VitModelOverrides = { ...parseModelFlags(o), stemChannels: parseConvStem(o.convStem) };
   return {
-    checkpoint: vit.paths.weights, dataset: name, source: test.source, model, classes: test.classes,
-    loss: ev.loss, accuracy: ev.accuracy, correct: ev.correct, n: ev.n, confusion: ev.confusion,
-    perClassAccuracy: ev.confusion.map((row, i) => {
-      const t = row.reduce((s, v) => s + v, 0);
-      return t === 0 ? null : row[i]! / t;
-    }),
+    kind: VIT_KIND,
+    defaults: VIT_TRAIN_DEFAULTS,
+    modelFlags: flags,
+    precheck: (name) => {
+      const d = VIT_TRAIN_DEFAULTS[name].model;
+      const s = DATASET_SHAPES[name];
+      validateModelConfig({ ...d, ...stripUndefined(flags), imgSize: flags.imgSize ?? s.size, inChannels: flags.inChannels ?? s.channels });
+    },
+    model: (name, train) => {
+      const cfg = resolveModelConfig(VIT_TRAIN_DEFAULTS[name].model, dataShape(train), flags);
+      checkModelFitsData(cfg, train, name);
+      return cfg;
+    },
   };
 }
 
-/** The confusion matrix as an aligned table: rows = true class, columns = predicted class. */
-export function confusionTable(r: Pick<EvalVitReport, "classes" | "confusion" | "perClassAccuracy">, bold: (s: string) => string = (s) => s): string {
-  const C = r.classes.length;
-  const labels = r.classes.map((c, i) => `${i} ${c.length > 14 ? `${c.slice(0, 13)}…` : c}`);
-  const corner = "true \\ predicted";
-  // The label column is as wide as its widest entry, the header's corner included.
-  const lw = Math.max(corner.length, ...labels.map((l) => l.length));
-  const cells = r.confusion.map((row) => row.map(String));
-  const cw = Math.max(4, ...cells.flat().map((s) => s.length), String(C - 1).length);
-  const head = `${corner.padEnd(lw)}  ${Array.from({ length: C }, (_, j) => String(j).padStart(cw)).join(" ")}  ${"acc".padStart(6)}`;
-  const lines = [bold(head)];
-  r.confusion.forEach((row, i) => {
-    const acc = r.perClassAccuracy[i];
-    const cellsI = row.map((v, j) => (i === j ? bold(String(v).padStart(cw)) : String(v).padStart(cw)));
-    lines.push(`${labels[i]!.padEnd(lw)}  ${cellsI.join(" ")}  ${(acc === null || acc === undefined ? "-" : acc.toFixed(3)).padStart(6)}`);
-  });
-  return lines.join("\n");
-}
-
-/** The confusion matrix as a heat map, titled with the checkpoint and the data. */
-export function confusionFigure(r: EvalVitReport): string {
-  return confusionSvg({
-    title: `eval vit: ${r.checkpoint} · ${r.dataset} test (${r.n} images)`,
-    subtitle: `test accuracy ${r.accuracy.toFixed(4)} (${r.correct}/${r.n}) · test loss ${r.loss.toFixed(4)} · ${r.source}`,
-    classes: r.classes, confusion: r.confusion,
-  });
-}
-
-async function runEvalVit(o: EvalVitFlags): Promise<number> {
-  const status = statusLine();
-  let r: EvalVitReport;
-  try {
-    r = await evalVit(o, (done, total) => status.update(`evaluating: ${done.toLocaleString("en-US")}/${total.toLocaleString("en-US")} test images`));
-  } finally {
-    status.done();
-  }
-  if (o.out) await writeFigure(o.out, confusionFigure(r));
-  if (o.json) {
-    process.stdout.write(JSON.stringify(r) + "\n");
-    return 0;
-  }
-  const c = makeStyle(process.stdout, o.color === false);
-  process.stdout.write(
-    [
-      c.bold(`${describeVit(r.model)} from ${r.checkpoint}`),
-      `data: ${r.source}`,
-      `test accuracy ${r.accuracy.toFixed(4)} (${r.correct}/${r.n})  test loss ${r.loss.toFixed(4)}  on ${currentBackend().name}`,
-      "",
-      confusionTable(r, (s) => c.bold(s)),
-      ...(o.out ? [`Figure: ${o.out}`] : []),
-      "",
-    ].join("\n"),
-  );
-  return 0;
+export async function runTrainVit(o: TrainVitFlags): Promise<number> {
+  return runClassifierTraining(vitCommand(o), o);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -456,14 +265,6 @@ function addModelFlags(c: Command, models: Partial<Record<ImageDatasetName, VitM
     .option("--dropout <p>", `dropout (${d("dropout")})`);
 }
 
-/** "default 128", or the per-data-set values when they differ. */
-function perDataset<T extends object>(t: Readonly<Partial<Record<ImageDatasetName, T>>>, key: keyof T): string {
-  const entries = Object.entries(t) as [ImageDatasetName, T][];
-  const values = [...new Set(entries.map(([, v]) => v[key]))];
-  if (values.length === 1) return `default ${String(values[0])}`;
-  return `default: ${values.map((v) => `${entries.filter(([, x]) => x[key] === v).map(([n]) => n).join("/")} ${String(v)}`).join(", ")}`;
-}
-
 const modelsOf = (t: Readonly<Record<ImageDatasetName, { model: VitModelConfig }>>): Record<ImageDatasetName, VitModelConfig> =>
   Object.fromEntries(Object.entries(t).map(([k, v]) => [k, v.model])) as Record<ImageDatasetName, VitModelConfig>;
 
@@ -485,36 +286,16 @@ export function registerVit(program: Command, exit: (code: number) => void): voi
     .action(async (opts: OverfitVitFlags) => exit(await runOverfitVit(opts)));
 
   const train = parentCommand(program, "train", "train a model");
-  distributedFlags(addOutputFlags(addModelFlags(
+  addClassifierTrainFlags(addModelFlags(
     train.command("vit").description("train the Vision Transformer: each epoch train loss/accuracy then test loss/accuracy; results JSON and the best checkpoint"),
     modelsOf(VIT_TRAIN_DEFAULTS),
-  )))
-    .option("--dataset <name>", `cifar10, fashion-mnist or mnist (default ${DEFAULT_DATASET})`)
-    .option("--data-dir <dir>", "folder with the data set's files (default: $XT_DATA_DIR, ./data, the system copy)")
-    .option("--lr <x>", `Adam learning rate (${perDataset(VIT_TRAIN_DEFAULTS, "lr")})`)
-    .option("--weight-decay <x>", `Adam weight decay, L2 on the gradient (${perDataset(VIT_TRAIN_DEFAULTS, "weightDecay")})`)
-    .option("--batch-size <n>", `batch size, per rank under mpirun (${perDataset(VIT_TRAIN_DEFAULTS, "batchSize")})`)
-    .option("--epochs <n>", `epochs (${perDataset(VIT_TRAIN_DEFAULTS, "epochs")})`)
-    .option("--seed <n>", `torch.manual_seed (default ${DEFAULT_SEED})`)
-    .option("--save <file>", "the resumable checkpoint FILE.safetensors (+ .json, .optim.safetensors) each epoch and on Ctrl-C, the best model FILE.best.*, FILE.results.json, FILE.events.jsonl (default: a fresh folder runs/train-vit-<dataset>/)")
-    .option("--results <file>", "results JSON (default: FILE.results.json, or results.json in the run folder)")
-    .option("--resume <file>", "continue the run saved in this checkpoint (FILE, FILE.safetensors, FILE.json or its run folder); it keeps saving there unless --save")
-    .option("--overwrite", "let --save replace a previous run's files")
-    .option("--max-train <n>", "train on the first n training images only")
-    .option("--max-test <n>", "test on the first n test images only")
+  ), "train vit", VIT_TRAIN_DEFAULTS)
+    .option("--conv-stem [channels]", `the hybrid ViT: two conv3×3–ReLU layers of this many channels (default ${DEFAULT_STEM_CHANNELS}) before the patch embedding`)
     .action(async (opts: TrainVitFlags) => exit(await runTrainVit(opts)));
 
   const evalCmd = parentCommand(program, "eval", "evaluate a checkpoint");
-  evalCmd.command("vit").description("test accuracy and per-class confusion matrix of a ViT checkpoint")
-    .option("--checkpoint <file>", "checkpoint written by train vit: FILE, FILE.safetensors or FILE.json, or a run folder (its best model)")
-    .option("--dataset <name>", "cifar10, fashion-mnist or mnist (default: the checkpoint's)")
-    .option("--data-dir <dir>", "folder with the data set's files")
-    .option("--batch-size <n>", "evaluation batch size (default: the checkpoint's)")
-    .option("--max-test <n>", "the first n test images only")
-    .option("--json", "print the report as JSON")
-    .option("--out <file>", "also write the confusion matrix as a heat map: .svg or .png")
-    .option("--no-color", "no colour")
-    .action(async (opts: EvalVitFlags) => exit(await runEvalVit(opts)));
+  addEvalFlags(evalCmd.command("vit").description("test accuracy and per-class confusion matrix of a ViT checkpoint"), "train vit")
+    .action(async (opts: EvalFlags) => exit(await runEvalCommand(VIT_KIND, opts)));
 
   const cost = parentCommand(program, "cost", "parameter and FLOP counts");
   addModelFlags(

@@ -16,7 +16,7 @@
  * draws, exactly as in PyTorch. The pixels are ToTensor's (0..1, no normalisation), so padding
  * with 0 is the same as padding the PIL image with black.
  */
-import { XtError } from "../errors.ts";
+import { UsageError, XtError } from "../errors.ts";
 import type { TorchGenerator } from "../random/index.ts";
 
 export interface AugmentConfig {
@@ -39,12 +39,12 @@ export function defaultCropPadding(height: number): number {
 /** `--augment crop,flip` (either or both; "none" for none). */
 export function parseAugmentList(raw: string): { crop: boolean; flip: boolean } {
   const names = raw.split(",").map((s) => s.trim().toLowerCase()).filter((s) => s !== "");
-  if (names.length === 0) throw new XtError(`--augment: expected crop, flip, crop,flip or none, got '${raw}'`, 2);
+  if (names.length === 0) throw new UsageError(`--augment: expected crop, flip, crop,flip or none, got '${raw}'`);
   const out = { crop: false, flip: false };
   for (const n of names) {
     if (n === "crop") out.crop = true;
     else if (n === "flip") out.flip = true;
-    else if (n !== "none") throw new XtError(`--augment: unknown augmentation '${n}' (crop, flip)`, 2);
+    else if (n !== "none") throw new UsageError(`--augment: unknown augmentation '${n}' (crop, flip)`);
   }
   return out;
 }

@@ -8,7 +8,7 @@ import { resolve } from "node:path";
 import { describeAugment, isAugmenting, NO_AUGMENT, type AugmentConfig } from "../data/augment.ts";
 import type { TensorImageSet } from "../data/dataloader.ts";
 import { currentBackend } from "../device.ts";
-import { XtError } from "../errors.ts";
+import { UsageError } from "../errors.ts";
 import { Adam } from "../optim/adam.ts";
 import { manualSeed } from "../random/index.ts";
 import { trainClassifier, type ClassifierRunConfig, type TrainClassifierResult } from "./classifier_trainer.ts";
@@ -17,8 +17,8 @@ import type { EventSink } from "./events.ts";
 import type { RunFiles } from "./run_files.ts";
 import type { ClassifierModel } from "./vit_eval.ts";
 
-/** A classifier model kind. */
-export interface ClassifierKind<M extends object> {
+/** A classifier model kind: M its config, Net the model it builds. */
+export interface ClassifierKind<M extends object, Net extends ClassifierModel = ClassifierModel> {
   /** The checkpoint kind ("vit", "cnn"). */
   kind: string;
   /** Its name in messages ("ViT", "CNN"). */
@@ -26,7 +26,7 @@ export interface ClassifierKind<M extends object> {
   /** The training command ("train vit"), for events and messages. */
   command: string;
   /** Constructs the model (drawing its initial weights from the global generator). */
-  build(cfg: M): ClassifierModel;
+  build(cfg: M): Net;
   /** One line for the start event and the summary. */
   describe(cfg: M): string;
   /** Reads and checks a config saved in a checkpoint sidecar. */
@@ -68,9 +68,9 @@ export interface TrainImageClassifierOptions<M extends object> {
 }
 
 export async function trainImageClassifier<M extends object>(k: ClassifierKind<M>, o: TrainImageClassifierOptions<M>): Promise<TrainClassifierResult> {
-  if (!Number.isInteger(o.epochs) || o.epochs < 1) throw new XtError(`--epochs: expected a positive whole number, got ${o.epochs}`, 2);
+  if (!Number.isInteger(o.epochs) || o.epochs < 1) throw new UsageError(`--epochs: expected a positive whole number, got ${o.epochs}`);
   const labelSmoothing = o.labelSmoothing ?? 0;
-  if (!(labelSmoothing >= 0 && labelSmoothing <= 1)) throw new XtError(`--label-smoothing: expected a number in [0, 1], got ${labelSmoothing}`, 2);
+  if (!(labelSmoothing >= 0 && labelSmoothing <= 1)) throw new UsageError(`--label-smoothing: expected a number in [0, 1], got ${labelSmoothing}`);
   manualSeed(o.seed);
   const model = k.build(o.model);
   o.parallel?.wrap(model);

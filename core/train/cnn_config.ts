@@ -4,7 +4,7 @@
  * validation with messages that name the flags, construction, and reading a config back.
  */
 import type { ImageDatasetName } from "../data/image_dataset.ts";
-import { XtError } from "../errors.ts";
+import { UsageError, XtError } from "../errors.ts";
 import { SmallCNN } from "../models/small_cnn.ts";
 import type { ClassifierKind } from "./classifier_run.ts";
 
@@ -46,9 +46,9 @@ const FLAG: Record<keyof CnnModelConfig, string> = {
 export function validateCnnConfig(cfg: CnnModelConfig): void {
   for (const k of Object.keys(FLAG) as (keyof CnnModelConfig)[]) {
     const v = cfg[k];
-    if (!Number.isInteger(v) || v < 1) throw new XtError(`${FLAG[k]}: expected a positive whole number, got ${v}`, 2);
+    if (!Number.isInteger(v) || v < 1) throw new UsageError(`${FLAG[k]}: expected a positive whole number, got ${v}`);
   }
-  if (cfg.imgSize < 4) throw new XtError(`images of ${cfg.imgSize}×${cfg.imgSize} are too small for the CNN's two 2×2 poolings (at least 4×4)`, 2);
+  if (cfg.imgSize < 4) throw new UsageError(`images of ${cfg.imgSize}×${cfg.imgSize} are too small for the CNN's two 2×2 poolings (at least 4×4)`);
 }
 
 /** `--channels 32,64`. */
@@ -56,7 +56,7 @@ export function parseChannels(raw: string): [number, number] {
   const parts = raw.split(",").map((s) => s.trim());
   const v = parts.map(Number);
   if (parts.length !== 2 || v.some((x, i) => parts[i] === "" || !Number.isInteger(x) || x < 1)) {
-    throw new XtError(`--channels: expected two positive whole numbers like 32,64, got '${raw}'`, 2);
+    throw new UsageError(`--channels: expected two positive whole numbers like 32,64, got '${raw}'`);
   }
   return [v[0]!, v[1]!];
 }
@@ -85,6 +85,6 @@ export function cnnConfigFrom(raw: unknown, where: string): CnnModelConfig {
 }
 
 /** What the CNN is to the shared classifier training and resume (classifier_run.ts). */
-export const CNN_KIND: ClassifierKind<CnnModelConfig> = {
+export const CNN_KIND: ClassifierKind<CnnModelConfig, SmallCNN> = {
   kind: "cnn", label: "CNN", command: "train cnn", build: buildCnn, describe: describeCnn, modelFrom: cnnConfigFrom, flags: FLAG,
 };

@@ -174,6 +174,6 @@ export function modelConfigFrom(raw: unknown, where: string): VitModelConfig {
 }
 
 /** What a ViT is to the shared classifier training and resume (classifier_run.ts). */
-export const VIT_KIND: ClassifierKind<VitModelConfig> = {
+export const VIT_KIND: ClassifierKind<VitModelConfig, VisionTransformer> = {
   kind: "vit", label: "ViT", command: "train vit", build: buildVit, describe: describeVit, modelFrom: modelConfigFrom, flags: MODEL_FLAGS,
 };

@@ -1,6 +1,6 @@
-/** The ViT commands' text output. */
+/** The classifier commands' text output (train vit, train cnn, eval vit, eval cnn). */
 import { expect, test } from "bun:test";
-import { confusionTable } from "./vit.ts";
+import { confusionTable } from "./classifier_command.ts";
 
 /** Where each of the last `n` whitespace-separated fields of a line ends (right-aligned columns). */
 function fieldEnds(line: string, n: number): number[] {
