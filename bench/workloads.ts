@@ -9,7 +9,8 @@
  *              2 layers, max_length 30), vocabulary 1004, batch 25, captions of 17 tokens (T = 16),
  *              Adam lr 1e-3, 200 iterations of the masked temporal softmax loss. Reported in seconds.
  */
-import { CaptioningTransformer, VisionTransformer, crossEntropy, fromArray, manualSeed, randn } from "../core/index.ts";
+import { CaptioningTransformer, SmallCNN, VisionTransformer, crossEntropy, fromArray, manualSeed, randn } from "../core/index.ts";
+import type { Module } from "../core/nn/module.ts";
 import "../backends/register.ts"; // the devices (the xt command registers them too)
 import type { Tensor } from "../core/tensor.ts";
 import { Adam } from "../core/optim/adam.ts";
@@ -32,10 +33,18 @@ export interface VitWorkload {
 
 export function vitWorkload(batch = 64, seed = 0): VitWorkload {
   manualSeed(seed);
-  const model = new VisionTransformer();
+  return classifierWorkload(new VisionTransformer(), [3, 32, 32], batch, seed);
+}
+
+/**
+ * A training step of an image classifier on synthetic images of `shape` (C, H, W): forward,
+ * cross-entropy, zero_grad, backward, Adam lr 1e-3 (bench/cnn_train.ts: SmallCNN against the
+ * Fashion-MNIST ViT).
+ */
+export function classifierWorkload(model: Module & { forward(x: Tensor): Tensor }, shape: [number, number, number], batch = 64, seed = 0): VitWorkload {
   model.train();
   const opt = new Adam(model.parameters(), { lr: 1e-3 });
-  const images = randn([batch, 3, 32, 32]);
+  const images = randn([batch, ...shape]);
   const r = lcg(seed + 1);
   const labels = fromArray(Array.from({ length: batch }, () => Math.floor(r() * 10)), [batch], "int32");
   return {
@@ -49,6 +58,18 @@ export function vitWorkload(batch = 64, seed = 0): VitWorkload {
       return loss.item();
     },
   };
+}
+
+/** `train cnn`'s default model on Fashion-MNIST-shaped images (1×28×28). */
+export function cnnWorkload(batch = 64, seed = 0): VitWorkload {
+  manualSeed(seed);
+  return classifierWorkload(new SmallCNN(28, 1, 32, 64, 10), [1, 28, 28], batch, seed);
+}
+
+/** `train vit`'s default model on Fashion-MNIST (28×28×1, patch 7, dropout 0). */
+export function fashionVitWorkload(batch = 64, seed = 0): VitWorkload {
+  manualSeed(seed);
+  return classifierWorkload(new VisionTransformer(28, 7, 1, 128, 6, 4, 256, 10, 0), [1, 28, 28], batch, seed);
 }
 
 export interface CaptioningWorkload {

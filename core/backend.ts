@@ -100,14 +100,15 @@ export interface Backend {
   /** [R, C] zeros with src rows [n, C] added at rows index [n] (the backward of gatherRows). */
   scatterAddRows(src: View, index: View, rows: number): Storage;
 
-  // ---- 2-D windows (convolution as im2col + matmul, max pooling) ----
+  // ---- 2-D windows (convolution as im2row + one matmul, max pooling) ----
   /**
-   * im2col (F.unfold): x [N, C, H, W] (any strides) → cols [N, C·kh·kw, Ho·Wo], row (c, i, j)
-   * holding pixel (c, oy·sh − ph + i, ox·sw − pw + j) at column oy·Wo + ox, 0 in the padding.
+   * The window patches as rows: x [N, C, H, W] (any strides) → [N, Ho·Wo, C·kh·kw], row
+   * oy·Wo + ox holding pixel (c, oy·sh − ph + i, ox·sw − pw + j) at column (c·kh + i)·kw + j, 0 in
+   * the padding (F.unfold transposed: each row is one position's patch, ready for x·Wᵀ).
    */
-  im2col(x: View, w: Window2d): Storage;
-  /** col2im (F.fold), im2col's backward: cols [N, C·kh·kw, Ho·Wo] → [N, C, H, W], each value added to the pixel it came from. */
-  col2im(cols: View, w: Window2d, height: number, width: number): Storage;
+  im2row(x: View, w: Window2d): Storage;
+  /** im2row's backward (F.fold): rows [N, Ho·Wo, C·kh·kw] → [N, C, H, W], each value added to the pixel it came from. */
+  row2im(rows: View, w: Window2d, height: number, width: number): Storage;
   /**
    * Max pooling x [N, C, H, W] → y [N, C, Ho, Wo] and int32 indices [N, C, Ho, Wo], each the
    * flat position h·W + w in its plane of the window's maximum: the first in row-major window

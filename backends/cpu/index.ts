@@ -63,11 +63,11 @@ export class CpuBackend implements Backend {
   scatterAddRows(src: View, index: View, rows: number): Storage {
     return cpuKernels().scatterAddRows(src, index, rows);
   }
-  im2col(x: View, w: Window2d): Storage {
-    return cpuKernels().im2col(x, w);
+  im2row(x: View, w: Window2d): Storage {
+    return cpuKernels().im2row(x, w);
   }
-  col2im(cols: View, w: Window2d, height: number, width: number): Storage {
-    return cpuKernels().col2im(cols, w, height, width);
+  row2im(rows: View, w: Window2d, height: number, width: number): Storage {
+    return cpuKernels().row2im(rows, w, height, width);
   }
   maxPool2d(x: View, w: Window2d): { y: Storage; indices: Storage } {
     return cpuKernels().maxPool2d(x, w);

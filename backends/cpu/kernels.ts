@@ -60,7 +60,7 @@ export const KERNEL_GROUPS: Readonly<Record<KernelGroup, readonly KernelName[]>>
   "softmax/cross-entropy": ["softmax", "softmaxBackward", "crossEntropy", "crossEntropyBackward"],
   "layer norm": ["layerNorm", "layerNormBackward"],
   indexing: ["gatherRows", "scatterAddRows"],
-  "2-D windows": ["im2col", "col2im", "maxPool2d", "maxPool2dBackward"],
+  "2-D windows": ["im2row", "row2im", "maxPool2d", "maxPool2dBackward"],
   adam: ["adamStepInPlace"],
   "dropout/bernoulli": ["bernoulli"],
 };

@@ -228,7 +228,7 @@ describe("native kernels match the TypeScript kernels", () => {
     }
   });
 
-  t("2-D windows: im2col, col2im, max pool and its backward, bit for bit (strided inputs, padding, ties, NaN)", () => {
+  t("2-D windows: im2row, row2im, max pool and its backward, bit for bit (strided inputs, padding, ties, NaN)", () => {
     const windows: Window2d[] = [
       { kh: 3, kw: 3, sh: 1, sw: 1, ph: 1, pw: 1 },
       { kh: 2, kw: 2, sh: 2, sw: 2, ph: 0, pw: 0 },
@@ -242,13 +242,13 @@ describe("native kernels match the TypeScript kernels", () => {
         for (let i = 0; i < d.length; i += 7) d[i] = Math.round(d[i]!); // ties
         d[11] = NaN;
         const what = `${name} ${JSON.stringify(w)}`;
-        const [c1, c2] = both(() => be.im2col(v, w));
-        expectEqual(data(c1), data(c2), `im2col ${what}`);
+        const [c1, c2] = both(() => be.im2row(v, w));
+        expectEqual(data(c1), data(c2), `im2row ${what}`);
         const [Ho, Wo] = [Math.floor((9 + 2 * w.ph - w.kh) / w.sh) + 1, Math.floor((8 + 2 * w.pw - w.kw) / w.sw) + 1];
         const K = 4 * w.kh * w.kw;
-        for (const cols of layouts([3, K, Ho * Wo])) {
-          const [f1, f2] = both(() => be.col2im(cols.v, w, 9, 8));
-          expectEqual(data(f1), data(f2), `col2im ${cols.name} ${what}`);
+        for (const rows of layouts([3, Ho * Wo, K])) {
+          const [f1, f2] = both(() => be.row2im(rows.v, w, 9, 8));
+          expectEqual(data(f1), data(f2), `row2im ${rows.name} ${what}`);
         }
         if (2 * w.ph > w.kh || 2 * w.pw > w.kw) continue;
         const [p1, p2] = both(() => be.maxPool2d(v, w));

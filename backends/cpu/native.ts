@@ -40,8 +40,8 @@ export interface NativeAddon {
   layer_norm_backward: Kernel;
   gather_rows: Kernel;
   scatter_add_rows: Kernel;
-  im2col: Kernel;
-  col2im: Kernel;
+  im2row: Kernel;
+  row2im: Kernel;
   max_pool2d: Kernel;
   max_pool2d_backward: Kernel;
   adam_: Kernel;

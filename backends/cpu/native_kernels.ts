@@ -294,23 +294,23 @@ export function nativeProviders(nat: NativeAddon): ProviderSet {
       return out;
     }),
 
-    im2col: native<"im2col">((x) => isF32(x.storage), (x, w) => {
+    im2row: native<"im2row">((x) => isF32(x.storage), (x, w) => {
       const [N, C, H, W] = x.shape as [number, number, number, number];
       const [Ho, Wo] = windowOutput(H, W, w);
       const out = CpuStorage.allocUninit("float32", N * C * w.kh * w.kw * Ho * Wo);
       const m = putWindow(ensureMeta(15), x.shape, w);
       putOffsetStrides(m, 10, x);
-      nat.im2col(m, f32(x.storage)!, out.data);
+      nat.im2row(m, f32(x.storage)!, out.data);
       return out;
     }),
 
-    col2im: native<"col2im">((cols) => isF32(cols.storage), (cols, w, height, width) => {
-      const N = cols.shape[0]!;
-      const C = cols.shape[1]! / (w.kh * w.kw);
+    row2im: native<"row2im">((rows) => isF32(rows.storage), (rows, w, height, width) => {
+      const N = rows.shape[0]!;
+      const C = rows.shape[2]! / (w.kh * w.kw);
       const out = CpuStorage.alloc("float32", N * C * height * width);
       const m = putWindow(ensureMeta(14), [N, C, height, width], w);
-      putOffsetStrides(m, 10, cols);
-      nat.col2im(m, f32(cols.storage)!, out.data);
+      putOffsetStrides(m, 10, rows);
+      nat.row2im(m, f32(rows.storage)!, out.data);
       return out;
     }),
 

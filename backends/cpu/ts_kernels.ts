@@ -13,7 +13,7 @@ import { batchedGemm, type FloatArray } from "./matmul.ts";
 import { reduce } from "./reduce.ts";
 import { softmax, softmaxBackward } from "./softmax.ts";
 import { CpuStorage, dataOf } from "./storage.ts";
-import { im2col, maxPool2d, maxPool2dBackward, col2im } from "./window2d.ts";
+import { im2row, maxPool2d, maxPool2dBackward, row2im } from "./window2d.ts";
 
 function ts<K extends keyof CpuKernels>(run: CpuKernels[K]): Provider<CpuKernels[K]> {
   return { name: "typescript", run };
@@ -51,8 +51,8 @@ export const TS_PROVIDERS: { readonly [K in KernelName]: Provider<CpuKernels[K]>
   layerNormBackward: ts<"layerNormBackward">(() => needsNativeForward("layerNormBackward")),
   gatherRows: ts<"gatherRows">(gatherRows),
   scatterAddRows: ts<"scatterAddRows">(scatterAddRows),
-  im2col: ts<"im2col">(im2col),
-  col2im: ts<"col2im">(col2im),
+  im2row: ts<"im2row">(im2row),
+  row2im: ts<"row2im">(row2im),
   maxPool2d: ts<"maxPool2d">(maxPool2d),
   maxPool2dBackward: ts<"maxPool2dBackward">((gy, indices, _w, height, width) => maxPool2dBackward(gy, indices, height, width)),
   adamStepInPlace: ts<"adamStepInPlace">(adamStepInPlace),

@@ -1,8 +1,8 @@
 /**
- * The 2-D window kernels in TypeScript (any float dtype, any input strides): im2col and col2im
- * (a convolution is im2col + one matmul; its input gradient is col2im), max pooling and its
+ * The 2-D window kernels in TypeScript (any float dtype, any input strides): im2row and row2im
+ * (a convolution is im2row + one matmul; its input gradient is row2im), max pooling and its
  * backward. Loop orders follow PyTorch's CPU kernels (im2col.h, MaxPoolKernel.cpp), so the sums
- * of col2im and of the pooling backward add their terms in the same order.
+ * of row2im and of the pooling backward add their terms in the same order.
  */
 import type { View, Window2d } from "../../core/backend.ts";
 import { windowOutput } from "../../core/shape.ts";
@@ -10,13 +10,13 @@ import { CpuStorage, dataOf } from "./storage.ts";
 
 type Floats = Float32Array | Float64Array;
 
-export function im2col(x: View, w: Window2d): CpuStorage {
+export function im2row(x: View, w: Window2d): CpuStorage {
   const [N, C, H, W] = x.shape as [number, number, number, number];
   const [sn, sc, sy, sx] = x.strides as [number, number, number, number];
   const [Ho, Wo] = windowOutput(H, W, w);
   const K = C * w.kh * w.kw;
   const L = Ho * Wo;
-  const out = CpuStorage.allocUninit(x.storage.dtype, N * K * L);
+  const out = CpuStorage.allocUninit(x.storage.dtype, N * L * K);
   const o = out.data as Floats;
   const src = dataOf(x.storage) as Floats;
   for (let n = 0; n < N; n++) {
@@ -24,18 +24,16 @@ export function im2col(x: View, w: Window2d): CpuStorage {
       const plane = x.offset + n * sn + c * sc;
       for (let i = 0; i < w.kh; i++) {
         for (let j = 0; j < w.kw; j++) {
-          const base = (n * K + (c * w.kh + i) * w.kw + j) * L;
+          // Column k = (c, i, j) of rows n·L … n·L + L − 1.
+          const col = n * L * K + (c * w.kh + i) * w.kw + j;
           for (let oy = 0; oy < Ho; oy++) {
             const iy = oy * w.sh - w.ph + i;
-            const row = base + oy * Wo;
-            if (iy < 0 || iy >= H) {
-              o.fill(0, row, row + Wo);
-              continue;
-            }
+            const at = col + oy * Wo * K;
             const line = plane + iy * sy;
+            const inside = iy >= 0 && iy < H;
             for (let ox = 0; ox < Wo; ox++) {
               const ix = ox * w.sw - w.pw + j;
-              o[row + ox] = ix >= 0 && ix < W ? src[line + ix * sx]! : 0;
+              o[at + ox * K] = inside && ix >= 0 && ix < W ? src[line + ix * sx]! : 0;
             }
           }
         }
@@ -45,28 +43,27 @@ export function im2col(x: View, w: Window2d): CpuStorage {
   return out;
 }
 
-export function col2im(cols: View, w: Window2d, height: number, width: number): CpuStorage {
-  const N = cols.shape[0]!;
-  const K = cols.shape[1]!;
-  const C = K / (w.kh * w.kw);
+export function row2im(rows: View, w: Window2d, height: number, width: number): CpuStorage {
+  const N = rows.shape[0]!;
+  const C = rows.shape[2]! / (w.kh * w.kw);
   const [Ho, Wo] = windowOutput(height, width, w);
-  const [sn, sk, sl] = cols.strides as [number, number, number];
-  const out = CpuStorage.alloc(cols.storage.dtype, N * C * height * width);
+  const [sn, sl, sk] = rows.strides as [number, number, number];
+  const out = CpuStorage.alloc(rows.storage.dtype, N * C * height * width);
   const o = out.data as Floats;
-  const src = dataOf(cols.storage) as Floats;
+  const src = dataOf(rows.storage) as Floats;
   for (let n = 0; n < N; n++) {
     for (let c = 0; c < C; c++) {
       const plane = (n * C + c) * height * width;
       for (let i = 0; i < w.kh; i++) {
         for (let j = 0; j < w.kw; j++) {
-          const row = cols.offset + n * sn + ((c * w.kh + i) * w.kw + j) * sk;
+          const col = rows.offset + n * sn + ((c * w.kh + i) * w.kw + j) * sk;
           for (let oy = 0; oy < Ho; oy++) {
             const iy = oy * w.sh - w.ph + i;
             if (iy < 0 || iy >= height) continue;
             const line = plane + iy * width;
             for (let ox = 0; ox < Wo; ox++) {
               const ix = ox * w.sw - w.pw + j;
-              if (ix >= 0 && ix < width) o[line + ix] += src[row + (oy * Wo + ox) * sl]!;
+              if (ix >= 0 && ix < width) o[line + ix] += src[col + (oy * Wo + ox) * sl]!;
             }
           }
         }

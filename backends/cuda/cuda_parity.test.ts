@@ -485,7 +485,7 @@ describe.skipIf(!probe.ok)("CUDA kernels match the TypeScript reference", () => 
     expectClose(down(be.gatherRows(view(xs, [R, C]), view(up([2], "int32"), [1]))), x.slice(14, 21), "after error", 0);
   });
 
-  test("2-D windows: im2col, col2im, max pool and its backward (strided input, padding, stride, ties)", () => {
+  test("2-D windows: im2row, row2im, max pool and its backward (strided input, padding, stride, ties)", () => {
     const [N, C, H, W] = [2, 3, 7, 6];
     // x read through a permuted [N, C, H, W] view of an [N, H, W, C] storage (channels last)
     const xh = uniform(N * H * W * C, -1, 1).map((v) => Math.round(v * 4) / 4); // quarters: many ties
@@ -501,24 +501,25 @@ describe.skipIf(!probe.ok)("CUDA kernels match the TypeScript reference", () => 
           const y = Math.floor(l / Wo) * w.sh - w.ph + i, x = (l % Wo) * w.sw - w.pw + j;
           return y >= 0 && y < H && x >= 0 && x < W ? [y, x] : null;
         };
-        const cols: number[] = [];
+        // rows[n, l, k]: the patch of position l, column k = (c, i, j)
+        const rows = new Array<number>(N * L * K).fill(0);
         for (let n = 0; n < N; n++) for (let c = 0; c < C; c++) for (let i = 0; i < w.kh; i++) for (let j = 0; j < w.kw; j++) {
-          for (let l = 0; l < L; l++) { const p = src(n, c, i, j, l); cols.push(p ? at(n, c, p[0], p[1]) : 0); }
+          for (let l = 0; l < L; l++) { const p = src(n, c, i, j, l); rows[(n * L + l) * K + (c * w.kh + i) * w.kw + j] = p ? at(n, c, p[0], p[1]) : 0; }
         }
         const what = `${dtype} ${JSON.stringify(w)}`;
-        expectClose(down(be.im2col(xv, w)), cols, `im2col ${what}`, 0);
-        // col2im of columns read transposed ([N, L, K] storage)
-        const g = uniform(N * K * L, -1, 1);
-        const gT = logical(g, [N, L, K], [K * L, 1, L]);
+        expectClose(down(be.im2row(xv, w)), rows, `im2row ${what}`, 0);
+        // row2im of rows read transposed (a [N, K, L] storage)
+        const g = uniform(N * L * K, -1, 1);
+        const gT = logical(g, [N, K, L], [K * L, 1, K]);
         const folded = new Array<number>(N * C * H * W).fill(0);
         for (let n = 0; n < N; n++) for (let c = 0; c < C; c++) for (let i = 0; i < w.kh; i++) for (let j = 0; j < w.kw; j++) {
           for (let l = 0; l < L; l++) {
             const p = src(n, c, i, j, l);
-            if (p) folded[((n * C + c) * H + p[0]) * W + p[1]]! += g[(n * K + (c * w.kh + i) * w.kw + j) * L + l]!;
+            if (p) folded[((n * C + c) * H + p[0]) * W + p[1]]! += g[(n * L + l) * K + (c * w.kh + i) * w.kw + j]!;
           }
         }
-        const colsView = view(up(gT, dtype), [N, K, L], [K * L, 1, K]);
-        expectClose(down(be.col2im(colsView, w, H, W)), dtype === "float32" ? folded.map((v) => v) : folded, `col2im ${what}`, 1e-5);
+        const rowsView = view(up(gT, dtype), [N, L, K], [K * L, 1, L]);
+        expectClose(down(be.row2im(rowsView, w, H, W)), folded, `row2im ${what}`, 1e-5);
         if (2 * w.ph > w.kh || 2 * w.pw > w.kw) continue;
         // max pool: first maximum in row-major window order
         const ys: number[] = [], idx: number[] = [];

@@ -417,7 +417,7 @@ export class CudaBackend implements Backend {
     return out;
   }
 
-  // ---- 2-D windows (src/ops.rs window2d: op 0 im2col, 1 col2im, 2 max pool, 3 its backward) ----
+  // ---- 2-D windows (src/ops.rs window2d: op 0 im2row, 1 row2im, 2 max pool, 3 its backward) ----
 
   private window(op: number, out: CudaStorage, aux: CudaStorage | null, N: number, C: number, H: number, W: number, w: Window2d, x: View, indices?: View): void {
     const [Ho, Wo] = windowOutput(H, W, w);
@@ -428,8 +428,8 @@ export class CudaBackend implements Backend {
     this.cu.window2d(p.done());
   }
 
-  im2col(x: View, w: Window2d): Storage {
-    this.checkFloating(x, "im2col");
+  im2row(x: View, w: Window2d): Storage {
+    this.checkFloating(x, "im2row");
     const [N, C, H, W] = x.shape as [number, number, number, number];
     const [Ho, Wo] = windowOutput(H, W, w);
     const out = this.alloc(x.storage.dtype, N * C * w.kh * w.kw * Ho * Wo);
@@ -437,12 +437,12 @@ export class CudaBackend implements Backend {
     return out;
   }
 
-  col2im(cols: View, w: Window2d, height: number, width: number): Storage {
-    this.checkFloating(cols, "col2im");
-    const N = cols.shape[0]!;
-    const C = cols.shape[1]! / (w.kh * w.kw);
-    const out = this.alloc(cols.storage.dtype, N * C * height * width);
-    this.window(1, out, null, N, C, height, width, w, cols);
+  row2im(rows: View, w: Window2d, height: number, width: number): Storage {
+    this.checkFloating(rows, "row2im");
+    const N = rows.shape[0]!;
+    const C = rows.shape[2]! / (w.kh * w.kw);
+    const out = this.alloc(rows.storage.dtype, N * C * height * width);
+    this.window(1, out, null, N, C, height, width, w, rows);
     return out;
   }
 

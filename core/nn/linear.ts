@@ -1,9 +1,6 @@
 /** nn.Linear: y = x·Wᵀ + b, initialised like PyTorch (kaiming-uniform weight, then bias). */
 import { zeros } from "../ops/creation.ts";
-import { add } from "../ops/elementwise.ts";
-import { fusedLinear } from "../ops/fused.ts";
-import { matmul } from "../ops/matmul.ts";
-import { transpose } from "../ops/views.ts";
+import { linear } from "../ops/linear.ts";
 import { kaimingUniformBound } from "../random/init_bounds.ts";
 import type { Tensor } from "../tensor.ts";
 import { uniform_ } from "./init.ts";
@@ -30,10 +27,6 @@ export class Linear extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    // One gemm with the bias folded in where the backend offers it.
-    const fused = fusedLinear(x, this.weight, this.bias);
-    if (fused) return fused;
-    const y = matmul(x, transpose(this.weight, 0, 1));
-    return this.bias ? add(y, this.bias) : y;
+    return linear(x, this.weight, this.bias);
   }
 }

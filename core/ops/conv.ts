@@ -1,28 +1,32 @@
 /**
- * 2-D convolution as PyTorch's CPU reference does it: im2col (unfold) + one matmul per image,
- * plus the bias. Autograd comes from the parts: the matmul's backward gives the weight and the
- * columns' gradients, unfold's backward (col2im) takes the columns' gradient back to the image.
+ * 2-D convolution as one matrix product: the window patches as rows (the backend's im2row,
+ * [N, Ho·Wo, C·kh·kw]) times the weight seen as [C_out, C·kh·kw] transposed, plus the bias — a
+ * linear layer over N·Ho·Wo rows, so the forward, the weight gradient and the patches' gradient are
+ * each one large gemm. Autograd comes from the parts: the linear's backward gives the weight, bias
+ * and patch gradients, im2row's backward (row2im) takes the patches' gradient back to the image.
+ * The result is a permuted view of the [N, Ho, Wo, C_out] product (channels-last in memory).
  */
 import { isFloating } from "../dtype.ts";
 import { XtError } from "../errors.ts";
 import { shapeStr } from "../shape.ts";
 import type { Tensor } from "../tensor.ts";
-import { add } from "./elementwise.ts";
 import { record, wrap } from "./graph.ts";
-import { matmul } from "./matmul.ts";
-import { reshape } from "./views.ts";
+import { linear } from "./linear.ts";
+import { permute, reshape, transpose } from "./views.ts";
 import { window2d, type Size2 } from "./window2d.ts";
 
-/**
- * F.unfold(x, kernel, padding=, stride=): x (N, C, H, W) → (N, C·kh·kw, L) with one column per
- * window position (L = Ho·Wo), rows in (channel, window row, window column) order.
- */
-export function unfold(x: Tensor, kernel: Size2, stride: Size2 = 1, padding: Size2 = 0): Tensor {
+/** The window patches of x (N, C, H, W) as rows: (N, Ho·Wo, C·kh·kw), in (channel, window row, window column) order. */
+export function im2row(x: Tensor, kernel: Size2, stride: Size2 = 1, padding: Size2 = 0): Tensor {
   if (!isFloating(x.dtype)) throw new XtError(`unfold: input dtype must be floating point, got ${x.dtype}`);
   const { w, out: [Ho, Wo] } = window2d("unfold", x, kernel, stride, padding);
   const [N, C, H, W] = x.shape as [number, number, number, number];
-  const cols = wrap(x, x.backend.im2col(x.detach(), w), [N, C * w.kh * w.kw, Ho * Wo]);
-  return record(cols, "Im2ColBackward", [x], (g) => [wrap(g, g.backend.col2im(g, w, H, W), [N, C, H, W])]);
+  const rows = wrap(x, x.backend.im2row(x.detach(), w), [N, Ho * Wo, C * w.kh * w.kw]);
+  return record(rows, "Im2RowBackward", [x], (g) => [wrap(g, g.backend.row2im(g, w, H, W), [N, C, H, W])]);
+}
+
+/** F.unfold(x, kernel, padding=, stride=): (N, C·kh·kw, Ho·Wo), one column per window position (a view of im2row). */
+export function unfold(x: Tensor, kernel: Size2, stride: Size2 = 1, padding: Size2 = 0): Tensor {
+  return transpose(im2row(x, kernel, stride, padding), 1, 2);
 }
 
 /**
@@ -39,8 +43,9 @@ export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, st
     throw new XtError(`conv2d: bias ${shapeStr(bias.shape)} does not fit weight ${shapeStr(weight.shape)} (expected (${Cout}))`);
   }
   const { out: [Ho, Wo] } = window2d("conv2d", x, [kh, kw], stride, padding);
-  const cols = unfold(x, [kh, kw], stride, padding);
-  let y = matmul(reshape(weight, [Cout, Cin * kh * kw]), cols);
-  if (bias) y = add(y, reshape(bias, [Cout, 1]));
-  return reshape(y, [x.shape[0]!, Cout, Ho, Wo]);
+  const N = x.shape[0]!;
+  const K = Cin * kh * kw;
+  const rows = reshape(im2row(x, [kh, kw], stride, padding), [N * Ho * Wo, K]);
+  const y = linear(rows, reshape(weight, [Cout, K]), bias);
+  return permute(reshape(y, [N, Ho, Wo, Cout]), [0, 3, 1, 2]);
 }

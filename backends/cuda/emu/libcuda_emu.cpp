@@ -131,7 +131,7 @@ void trampoline(void** p) {
   X(xt_softmax_backward_f32) X(xt_softmax_backward_f64)                                            \
   X(xt_gather_rows_f32) X(xt_gather_rows_f64) X(xt_scatter_add_rows_f32) X(xt_scatter_add_rows_f64) \
   X(xt_matmul_f32) X(xt_matmul_f64)                                                               \
-  X(xt_im2col_f32) X(xt_im2col_f64) X(xt_col2im_f32) X(xt_col2im_f64)                              \
+  X(xt_im2row_f32) X(xt_im2row_f64) X(xt_row2im_f32) X(xt_row2im_f64)                              \
   X(xt_max_pool2d_f32) X(xt_max_pool2d_f64) X(xt_max_pool2d_backward_f32) X(xt_max_pool2d_backward_f64)
 
 const std::map<std::string, Trampoline>& kernel_table() {

@@ -105,8 +105,8 @@ struct AdamArgs {
 };
 
 // 2-D window ops over images [N, C, H, W] (window kh×kw, stride sh×sw, padding ph×pw, output
-// Ho×Wo). x is the op's strided input: the image (im2col, max pool), the columns [N, C·kh·kw,
-// Ho·Wo] (col2im, strides s0..s2) or the output gradient [N, C, Ho, Wo] (max pool backward);
+// Ho×Wo). x is the op's strided input: the image (im2row, max pool), the rows [N, Ho·Wo,
+// C·kh·kw] (row2im, strides s0..s2) or the output gradient [N, C, Ho, Wo] (max pool backward);
 // aux is the int32 argmax indices (written by max pool, read by its backward: strides a0..a3);
 // out is contiguous, of x's dtype.
 struct Window2dParams {

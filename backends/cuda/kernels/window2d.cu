@@ -1,4 +1,4 @@
-// 2-D window kernels: im2col / col2im (a convolution is im2col + matmul) and max pooling with its
+// 2-D window kernels: im2row / row2im (a convolution is im2row + matmul) and max pooling with its
 // backward. One thread per output element, grid-stride loops. The two backwards gather (each
 // output pixel sums what reaches it, in the CPU kernels' order) instead of scattering with
 // atomics, so they are deterministic.
@@ -7,15 +7,15 @@
 __device__ __forceinline__ int imin(int a, int b) { return a < b ? a : b; }
 __device__ __forceinline__ int imax(int a, int b) { return a > b ? a : b; }
 
-// cols[n, (c·kh + i)·kw + j, oy·Wo + ox] = x[n, c, oy·sh − ph + i, ox·sw − pw + j], 0 in the padding.
+// rows[n, oy·Wo + ox, (c·kh + i)·kw + j] = x[n, c, oy·sh − ph + i, ox·sw − pw + j], 0 in the padding.
 template <typename T>
-__device__ void im2col_kernel(const Window2dParams& p) {
+__device__ void im2row_kernel(const Window2dParams& p) {
   const int K = p.C * p.kh * p.kw, L = p.Ho * p.Wo;
   const long long total = (long long)p.N * K * L;
   for (long long e = (long long)blockIdx.x * blockDim.x + threadIdx.x; e < total;
        e += (long long)gridDim.x * blockDim.x) {
-    const int l = (int)(e % L), row = (int)((e / L) % K), n = (int)(e / ((long long)K * L));
-    const int c = row / (p.kh * p.kw), i = (row / p.kw) % p.kh, j = row % p.kw;
+    const int col = (int)(e % K), l = (int)((e / K) % L), n = (int)(e / ((long long)K * L));
+    const int c = col / (p.kh * p.kw), i = (col / p.kw) % p.kh, j = col % p.kw;
     const int iy = (l / p.Wo) * p.sh - p.ph + i, ix = (l % p.Wo) * p.sw - p.pw + j;
     T v = (T)0;
     if (iy >= 0 && iy < p.H && ix >= 0 && ix < p.W)
@@ -24,9 +24,9 @@ __device__ void im2col_kernel(const Window2dParams& p) {
   }
 }
 
-// out[n, c, y, x] = Σ over the window offsets (i, j) that read pixel (y, x) of cols[n, (c, i, j), (oy, ox)].
+// out[n, c, y, x] = Σ over the window offsets (i, j) that read pixel (y, x) of rows[n, (oy, ox), (c, i, j)].
 template <typename T>
-__device__ void col2im_kernel(const Window2dParams& p) {
+__device__ void row2im_kernel(const Window2dParams& p) {
   const long long total = (long long)p.N * p.C * p.H * p.W;
   for (long long e = (long long)blockIdx.x * blockDim.x + threadIdx.x; e < total;
        e += (long long)gridDim.x * blockDim.x) {
@@ -39,7 +39,7 @@ __device__ void col2im_kernel(const Window2dParams& p) {
       for (int j = 0; j < p.kw; ++j) {
         const int tx = x + p.pw - j;
         if (tx < 0 || tx % p.sw != 0 || tx / p.sw >= p.Wo) continue;
-        const int row = (c * p.kh + i) * p.kw + j, col = (ty / p.sh) * p.Wo + tx / p.sw;
+        const int col = (c * p.kh + i) * p.kw + j, row = (ty / p.sh) * p.Wo + tx / p.sw;
         acc += ld<T>(p.x, p.x_dtype, p.x_off + (long long)n * p.x_s0 + (long long)row * p.x_s1 + (long long)col * p.x_s2);
       }
     }
@@ -94,10 +94,10 @@ __device__ void max_pool2d_backward_kernel(const Window2dParams& p) {
   }
 }
 
-XT_KERNEL xt_im2col_f32(const __grid_constant__ Window2dParams p) { im2col_kernel<float>(p); }
-XT_KERNEL xt_im2col_f64(const __grid_constant__ Window2dParams p) { im2col_kernel<double>(p); }
-XT_KERNEL xt_col2im_f32(const __grid_constant__ Window2dParams p) { col2im_kernel<float>(p); }
-XT_KERNEL xt_col2im_f64(const __grid_constant__ Window2dParams p) { col2im_kernel<double>(p); }
+XT_KERNEL xt_im2row_f32(const __grid_constant__ Window2dParams p) { im2row_kernel<float>(p); }
+XT_KERNEL xt_im2row_f64(const __grid_constant__ Window2dParams p) { im2row_kernel<double>(p); }
+XT_KERNEL xt_row2im_f32(const __grid_constant__ Window2dParams p) { row2im_kernel<float>(p); }
+XT_KERNEL xt_row2im_f64(const __grid_constant__ Window2dParams p) { row2im_kernel<double>(p); }
 XT_KERNEL xt_max_pool2d_f32(const __grid_constant__ Window2dParams p) { max_pool2d_kernel<float>(p); }
 XT_KERNEL xt_max_pool2d_f64(const __grid_constant__ Window2dParams p) { max_pool2d_kernel<double>(p); }
 XT_KERNEL xt_max_pool2d_backward_f32(const __grid_constant__ Window2dParams p) { max_pool2d_backward_kernel<float>(p); }

@@ -50,7 +50,7 @@ const MODULES: &[ModuleImage] = &[
         file: "window2d.cu",
         image: fatbin!("window2d"),
         kernels: &[
-            "xt_im2col_f32", "xt_im2col_f64", "xt_col2im_f32", "xt_col2im_f64", "xt_max_pool2d_f32",
+            "xt_im2row_f32", "xt_im2row_f64", "xt_row2im_f32", "xt_row2im_f64", "xt_max_pool2d_f32",
             "xt_max_pool2d_f64", "xt_max_pool2d_backward_f32", "xt_max_pool2d_backward_f64",
         ],
     },

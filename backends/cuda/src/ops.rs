@@ -596,9 +596,9 @@ pub fn adam(ctx: &Ctx, args: &mut Args) -> Result<(), String> {
     ctx.launch(kernel, (blocks_for(n), 1, 1), &mut p)
 }
 
-// ---- 2-D windows: im2col, col2im, max pooling ------------------------------------------------------
+// ---- 2-D windows: im2row, row2im, max pooling ------------------------------------------------------
 
-const WINDOW_KERNELS: [&str; 4] = ["xt_im2col", "xt_col2im", "xt_max_pool2d", "xt_max_pool2d_backward"];
+const WINDOW_KERNELS: [&str; 4] = ["xt_im2row", "xt_row2im", "xt_max_pool2d", "xt_max_pool2d_backward"];
 
 fn strides4(v: &View, what: &str) -> Result<[i32; 4], String> {
     check_extent(v.offset, &v.shape, &v.strides)?;
@@ -612,9 +612,9 @@ fn strides4(v: &View, what: &str) -> Result<[i32; 4], String> {
     Ok(out)
 }
 
-/// args: [op (0 im2col, 1 col2im, 2 max pool, 3 max pool backward), outPtr, auxPtr, N, C, H, W,
+/// args: [op (0 im2row, 1 row2im, 2 max pool, 3 max pool backward), outPtr, auxPtr, N, C, H, W,
 /// Ho, Wo, kh, kw, sh, sw, ph, pw, view x, (op 3) view indices]. x is the image [N, C, H, W]
-/// (ops 0, 2), the columns [N, C·kh·kw, Ho·Wo] (op 1) or the output gradient [N, C, Ho, Wo]
+/// (ops 0, 2), the rows [N, Ho·Wo, C·kh·kw] (op 1) or the output gradient [N, C, Ho, Wo]
 /// (op 3); auxPtr receives max pooling's int32 indices (op 2). Outputs are contiguous, x's dtype.
 pub fn window2d(ctx: &Ctx, args: &mut Args) -> Result<(), String> {
     let op = args.i32()?;

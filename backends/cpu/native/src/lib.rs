@@ -475,27 +475,27 @@ fn strides4(a: &Args, p: usize) -> (isize, [isize; 4]) {
     (a.i(p), [a.i(p + 1), a.i(p + 2), a.i(p + 3), a.i(p + 4)])
 }
 
-/// meta: [geometry, xOff, x strides (4)]; arrays: X, OUT [N, C·kh·kw, Ho·Wo].
-fn im2col(a: &Args) -> Result<f64, String> {
+/// meta: [geometry, xOff, x strides (4)]; arrays: X, OUT [N, Ho·Wo, C·kh·kw].
+fn im2row(a: &Args) -> Result<f64, String> {
     let g = geometry(a)?;
     let (off, xs) = strides4(a, 10);
     let (xp, xl) = a.arr(0)?.f32()?;
     let (op_, ol) = a.arr(1)?.f32()?;
-    check_bounds("im2col x", &[g.n, g.c, g.h, g.w], &xs, off, xl)?;
-    need("im2col", ol, g.n * g.c * g.kh * g.kw * g.ho() * g.wo())?;
-    unsafe { window2d::im2col(&g, xp.offset(off), xs, op_) };
+    check_bounds("im2row x", &[g.n, g.c, g.h, g.w], &xs, off, xl)?;
+    need("im2row", ol, g.n * g.c * g.kh * g.kw * g.ho() * g.wo())?;
+    unsafe { window2d::im2row(&g, xp.offset(off), xs, op_) };
     Ok(f64::NAN)
 }
 
-/// meta: [geometry, colsOff, cols strides (3)]; arrays: COLS, OUT [N, C, H, W] (zeroed).
-fn col2im(a: &Args) -> Result<f64, String> {
+/// meta: [geometry, rowsOff, rows strides (3)]; arrays: ROWS [N, Ho·Wo, C·kh·kw], OUT [N, C, H, W] (zeroed).
+fn row2im(a: &Args) -> Result<f64, String> {
     let g = geometry(a)?;
-    let (off, cs) = (a.i(10), [a.i(11), a.i(12), a.i(13)]);
-    let (cp, cl) = a.arr(0)?.f32()?;
+    let (off, rs) = (a.i(10), [a.i(11), a.i(12), a.i(13)]);
+    let (rp, rl) = a.arr(0)?.f32()?;
     let (op_, ol) = a.arr(1)?.f32()?;
-    check_bounds("col2im cols", &[g.n, g.c * g.kh * g.kw, g.ho() * g.wo()], &cs, off, cl)?;
-    need("col2im", ol, g.n * g.c * g.h * g.w)?;
-    unsafe { window2d::col2im(&g, cp.offset(off), cs, op_) };
+    check_bounds("row2im rows", &[g.n, g.ho() * g.wo(), g.c * g.kh * g.kw], &rs, off, rl)?;
+    need("row2im", ol, g.n * g.c * g.h * g.w)?;
+    unsafe { window2d::row2im(&g, rp.offset(off), rs, op_) };
     Ok(f64::NAN)
 }
 
@@ -578,7 +578,7 @@ macro_rules! exports {
 mod reg {
     use super::*;
     pub unsafe fn register(env: napi_env, exports: napi_value) -> bool {
-        exports!(env, exports, matmul, linear, noop, unary, binary, where_, copy, reduce_, softmax_, softmax_backward, cross_entropy, cross_entropy_backward, layer_norm, layer_norm_backward, gather_rows, scatter_add_rows, im2col, col2im, max_pool2d, max_pool2d_backward, adam_, math_check, bernoulli_mt)
+        exports!(env, exports, matmul, linear, noop, unary, binary, where_, copy, reduce_, softmax_, softmax_backward, cross_entropy, cross_entropy_backward, layer_norm, layer_norm_backward, gather_rows, scatter_add_rows, im2row, row2im, max_pool2d, max_pool2d_backward, adam_, math_check, bernoulli_mt)
             && xt_napi::export_string(env, exports, "isa", isa::name())
             && xt_napi::export_number(env, exports, "threads", pool::pool().threads() as f64)
             && xt_napi::export_number(env, exports, "version", 1.0)

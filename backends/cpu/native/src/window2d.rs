@@ -1,8 +1,8 @@
-//! 2-D window kernels for float32 images [N, C, H, W]: im2col and col2im (a convolution is im2col
-//! plus the gemm; its input gradient is col2im), max pooling and its backward. Each (image,
+//! 2-D window kernels for float32 images [N, C, H, W]: im2row and row2im (a convolution is im2row
+//! plus the gemm; its input gradient is row2im), max pooling and its backward. Each (image,
 //! channel) plane is one task: the planes write disjoint parts of the output, and inside a plane
 //! the loops run in the order of backends/cpu/window2d.ts (PyTorch's CPU kernels), so the sums of
-//! col2im and of the pooling backward come out the same, bit for bit.
+//! row2im and of the pooling backward come out the same, bit for bit.
 
 use crate::pool::{par_range, SendPtr};
 
@@ -38,8 +38,8 @@ impl Geometry {
 /// Work per task below which a kernel stays on the calling thread.
 const GRAIN: usize = 1;
 
-/// cols [N, C·kh·kw, Ho·Wo] (contiguous) from x (strides xs = [n, c, y, x]).
-pub unsafe fn im2col(g: &Geometry, x: *const f32, xs: [isize; 4], out: *mut f32) {
+/// rows [N, Ho·Wo, C·kh·kw] (contiguous): row oy·Wo + ox is the patch at (oy, ox); from x (strides xs = [n, c, y, x]).
+pub unsafe fn im2row(g: &Geometry, x: *const f32, xs: [isize; 4], out: *mut f32) {
     let (ho, wo) = (g.ho(), g.wo());
     let (k, l) = (g.c * g.kh * g.kw, ho * wo);
     let (x, out) = (SendPtr(x as *mut f32), SendPtr(out));
@@ -49,18 +49,15 @@ pub unsafe fn im2col(g: &Geometry, x: *const f32, xs: [isize; 4], out: *mut f32)
             let src = x.get().offset(n as isize * xs[0] + c as isize * xs[1]);
             for i in 0..g.kh {
                 for j in 0..g.kw {
-                    let row = out.get().add((n * k + (c * g.kh + i) * g.kw + j) * l);
+                    let col = out.get().add(n * l * k + (c * g.kh + i) * g.kw + j);
                     for oy in 0..ho {
                         let iy = Geometry::at(oy, g.sh, g.ph, i);
-                        let dst = row.add(oy * wo);
-                        if iy < 0 || iy >= g.h as isize {
-                            std::ptr::write_bytes(dst, 0, wo);
-                            continue;
-                        }
-                        let line = src.offset(iy * xs[2]);
+                        let dst = col.add(oy * wo * k);
+                        let inside = iy >= 0 && iy < g.h as isize;
+                        let line = src.offset(if inside { iy * xs[2] } else { 0 });
                         for ox in 0..wo {
                             let ix = Geometry::at(ox, g.sw, g.pw, j);
-                            *dst.add(ox) = if ix >= 0 && ix < g.w as isize { *line.offset(ix * xs[3]) } else { 0.0 };
+                            *dst.add(ox * k) = if inside && ix >= 0 && ix < g.w as isize { *line.offset(ix * xs[3]) } else { 0.0 };
                         }
                     }
                 }
@@ -69,17 +66,17 @@ pub unsafe fn im2col(g: &Geometry, x: *const f32, xs: [isize; 4], out: *mut f32)
     });
 }
 
-/// out [N, C, H, W] (contiguous, zeroed by the caller) += cols (strides cs = [n, row, column]).
-pub unsafe fn col2im(g: &Geometry, cols: *const f32, cs: [isize; 3], out: *mut f32) {
+/// out [N, C, H, W] (contiguous, zeroed by the caller) += rows (strides rs = [n, row, column]).
+pub unsafe fn row2im(g: &Geometry, rows: *const f32, rs: [isize; 3], out: *mut f32) {
     let (ho, wo) = (g.ho(), g.wo());
-    let (cols, out) = (SendPtr(cols as *mut f32), SendPtr(out));
+    let (rows, out) = (SendPtr(rows as *mut f32), SendPtr(out));
     par_range(g.n * g.c, GRAIN, &|lo, hi| {
         for plane in lo..hi {
             let (n, c) = (plane / g.c, plane % g.c);
             let dst = out.get().add(plane * g.h * g.w);
             for i in 0..g.kh {
                 for j in 0..g.kw {
-                    let row = cols.get().offset(n as isize * cs[0] + ((c * g.kh + i) * g.kw + j) as isize * cs[1]);
+                    let col = rows.get().offset(n as isize * rs[0] + ((c * g.kh + i) * g.kw + j) as isize * rs[2]);
                     for oy in 0..ho {
                         let iy = Geometry::at(oy, g.sh, g.ph, i);
                         if iy < 0 || iy >= g.h as isize {
@@ -89,7 +86,7 @@ pub unsafe fn col2im(g: &Geometry, cols: *const f32, cs: [isize; 3], out: *mut f
                         for ox in 0..wo {
                             let ix = Geometry::at(ox, g.sw, g.pw, j);
                             if ix >= 0 && ix < g.w as isize {
-                                *line.add(ix as usize) += *row.offset((oy * wo + ox) as isize * cs[2]);
+                                *line.add(ix as usize) += *col.offset((oy * wo + ox) as isize * rs[1]);
                             }
                         }
                     }
@@ -115,23 +112,31 @@ pub unsafe fn max_pool2d(g: &Geometry, x: *const f32, xs: [isize; 4], y: *mut f3
                 for ox in 0..wo {
                     let x0 = Geometry::at(ox, g.sw, g.pw, 0);
                     let (xs0, x1) = (x0.max(0), (x0 + g.kw as isize).min(g.w as isize));
-                    let mut best = ys * g.w as isize + xs0;
-                    let mut m = f32::NEG_INFINITY;
-                    for iy in ys..y1 {
-                        for ix in xs0..x1 {
-                            let v = *src.offset(iy * xs[2] + ix * xs[3]);
-                            if v > m || v.is_nan() {
-                                m = v;
-                                best = iy * g.w as isize + ix;
-                            }
-                        }
-                    }
+                    let (m, best) = window_max(src, xs, ys, y1, xs0, x1, g.w as isize);
                     *y.get().add(base + oy * wo + ox) = m;
                     *idx.get().add(base + oy * wo + ox) = best as i32;
                 }
             }
         }
     });
+}
+
+/// The maximum of x[ys..y1, xs0..x1] (row-major scan: the first on ties, the last NaN) and its position y·w + x.
+#[inline(always)]
+unsafe fn window_max(src: *const f32, xs: [isize; 4], ys: isize, y1: isize, xs0: isize, x1: isize, w: isize) -> (f32, isize) {
+    let mut best = ys * w + xs0;
+    let mut m = f32::NEG_INFINITY;
+    for iy in ys..y1 {
+        let line = src.offset(iy * xs[2]);
+        for ix in xs0..x1 {
+            let v = *line.offset(ix * xs[3]);
+            // Selects rather than branches: on real data the comparison is a coin flip.
+            let take = (v > m) | v.is_nan();
+            best = if take { iy * w + ix } else { best };
+            m = if take { v } else { m };
+        }
+    }
+    (m, best)
 }
 
 /// gx [N, C, H, W] (contiguous, zeroed by the caller) += gy at the indices (strides gs and is, [n, c, oy, ox]).
