@@ -8,15 +8,10 @@
  * The event loop turns between iterations, as in the training loop (core/train/loop.ts).
  */
 import { cpuKernelsSummary, describeCpuKernels } from "../backends/cpu/index.ts";
-import { captioningWorkload, tick } from "./workloads.ts";
-
-function arg(name: string, dflt: number): number {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? Number(process.argv[i + 1]) : dflt;
-}
+import { captioningWorkload, numberArg, tick } from "./workloads.ts";
 
 const w = captioningWorkload();
-const iterations = arg("--iterations", w.iterations);
+const iterations = numberArg("--iterations", w.iterations);
 const json = process.argv.includes("--json");
 
 w.step();

@@ -9,15 +9,10 @@
  * XT_KERNELS=ts measures the pure-TypeScript kernels; XT_THREADS=1 one thread.
  */
 import { cpuKernelsSummary, describeCpuKernels } from "../backends/cpu/index.ts";
-import { cnnWorkload, fashionVitWorkload, tick } from "./workloads.ts";
+import { cnnWorkload, fashionVitWorkload, numberArg, tick } from "./workloads.ts";
 
-function arg(name: string, dflt: number): number {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? Number(process.argv[i + 1]) : dflt;
-}
-
-const steps = arg("--steps", 10);
-const warmup = arg("--warmup", 3);
+const steps = numberArg("--steps", 10);
+const warmup = numberArg("--warmup", 3);
 const json = process.argv.includes("--json");
 
 const runs = { cnn: cnnWorkload(64), vit: fashionVitWorkload(64) };

@@ -126,6 +126,12 @@ export function captioningWorkload(seed = 0): CaptioningWorkload {
   };
 }
 
+/** A numeric command-line option of a bench script (`--steps 10`), or its default. */
+export function numberArg(name: string, dflt: number): number {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? Number(process.argv[i + 1]) : dflt;
+}
+
 /** Let the event loop turn, as xt's training loop does between steps (storage recycling runs then). */
 export const tick = yieldToEvents;
 
