@@ -61,6 +61,44 @@ describe("cross_entropy(label_smoothing=ε) matches PyTorch: loss and gradient",
   });
 });
 
+describe("conv2d and max_pool2d gradients match finite differences (float64)", () => {
+  /** A fixed pseudo-random array, so that every output element weighs in the checked sum. */
+  const values = (n: number, seed: number): number[] => {
+    let s = seed >>> 0;
+    return Array.from({ length: n }, () => {
+      s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+      return s / 2 ** 32 - 0.5;
+    });
+  };
+  const check = (shapes: number[][], f: (ts: Tensor[]) => Tensor): void => {
+    const base = shapes.map((sh, i) => values(sh.reduce((a, b) => a * b, 1), 11 + i).map((v) => 2 * v));
+    const make = (vals: number[][]) => vals.map((v, i) => xt.fromArray(v, shapes[i]!, "float64"));
+    const inputs = make(base).map((t) => t.requiresGrad_());
+    const out = f(inputs);
+    const w = xt.fromArray(values(out.numel, 5), out.shape, "float64");
+    out.mul(w).sum().backward();
+    const score = (vals: number[][]): number => xt.noGrad(() => f(make(vals)).mul(w).sum().item());
+    const h = 1e-6;
+    base.forEach((v, i) => {
+      const g = inputs[i]!.grad!.toArray();
+      for (let k = 0; k < v.length; k++) {
+        const plus = base.map((b) => [...b]);
+        const minus = base.map((b) => [...b]);
+        plus[i]![k]! += h;
+        minus[i]![k]! -= h;
+        const num = (score(plus) - score(minus)) / (2 * h);
+        expect(Math.abs(num - g[k]!), `input ${i}[${k}]`).toBeLessThan(1e-7 * Math.max(1, Math.abs(num)));
+      }
+    });
+  };
+  test("conv2d: stride 2, padding 1, 3×2 kernel, input, weight and bias", () => {
+    check([[2, 3, 6, 5], [4, 3, 3, 2], [4]], ([x, wt, b]) => xt.conv2d(x!, wt!, b!, [2, 1], [1, 0]));
+  });
+  test("max_pool2d: overlapping windows (kernel 3, stride 2)", () => {
+    check([[2, 2, 7, 6]], ([x]) => xt.maxPool2d(x!, 3, 2));
+  });
+});
+
 describe("conv2d / max_pool2d reject shapes that do not fit, naming them", () => {
   const cases: [string, () => unknown, RegExp][] = [
     ["3-D input", () => xt.conv2d(xt.zeros([1, 3, 4]), xt.zeros([2, 1, 3, 3])), /conv2d: .*\[1, 3, 4\]/],
