@@ -3,7 +3,7 @@
  * them (loading runs their constructors: thread pools, driver start-up). Used to tell whether an
  * NVIDIA driver is installed and which BLAS libraries a machine has.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, statSync } from "node:fs";
 import { dirname, isAbsolute, join } from "node:path";
 
 const DEFAULT_DIRS = ["/lib", "/usr/lib", "/lib64", "/usr/lib64", "/usr/local/lib"];
@@ -59,18 +59,42 @@ export function librarySearchDirs(): string[] {
   return [...new Set([...env, ...cachedDirs])];
 }
 
-/** The path of the first of `names` found in the linker's search folders, or null. */
+/** ELF e_machine of this process's architecture (x86-64, aarch64). */
+const ELF_MACHINE: Readonly<Record<string, number>> = { x64: 0x3e, arm64: 0xb7 };
+
+/**
+ * Whether the file at `path` can be loaded by this process: false only for an ELF file built for
+ * another CPU (the x86-64 libraries a multiarch system, or qemu running an arm64 xt, also lists).
+ */
+export function loadableHere(path: string): boolean {
+  const want = ELF_MACHINE[process.arch];
+  if (process.platform !== "linux" || want === undefined) return true;
+  let fd: number | null = null;
+  try {
+    fd = openSync(path, "r");
+    const head = new Uint8Array(20);
+    if (readSync(fd, head, 0, 20, 0) < 20 || head[0] !== 0x7f || head[1] !== 0x45 || head[2] !== 0x4c || head[3] !== 0x46) return true;
+    const machine = head[5] === 1 ? head[18]! | (head[19]! << 8) : (head[18]! << 8) | head[19]!;
+    return machine === want;
+  } catch {
+    return true;
+  } finally {
+    if (fd !== null) closeSync(fd);
+  }
+}
+
+/** The path of the first of `names` found in the linker's search folders (built for this CPU), or null. */
 export function findSharedLibrary(names: readonly string[]): string | null {
   const dirs = librarySearchDirs();
   for (const name of names) {
     if (isAbsolute(name)) {
-      if (existsSync(name)) return name;
+      if (existsSync(name) && loadableHere(name)) return name;
       continue;
     }
     for (const dir of dirs) {
       const p = join(dir, name);
       try {
-        if (statSync(p).isFile()) return p;
+        if (statSync(p).isFile() && loadableHere(p)) return p;
       } catch {
         // not here
       }

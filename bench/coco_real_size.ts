@@ -12,7 +12,7 @@
  * while DIR/.complete exists. Each --xt names a checkout's cli/main.ts to measure (default: this
  * one); to compare with an older commit, unpack it next to this one, e.g.
  *   git archive main | tar -x -C /tmp/xt-before && ln -s "$PWD/node_modules" /tmp/xt-before/
- *   cp backends/cpu/native/xt_cpu.node /tmp/xt-before/backends/cpu/native/
+ *   cp backends/cpu/native/xt_cpu.*.node /tmp/xt-before/backends/cpu/native/
  *   npm run bench:coco-real-size -- --xt before=/tmp/xt-before/cli/main.ts --xt after=cli/main.ts
  * (xt before the in-place reader copied each HDF5 file to /xt-data-<n>.h5, n counted from 1 in
  * every process: on a machine where other xt runs go on, give that name the process id in the

@@ -25,13 +25,13 @@
 #                                       Bun even when a Bun is installed, as on a GPU machine without one.
 #
 # Device tool, within 10 minutes: run `scripts/gpu-check.sh --pack` here, then
-#   run(carry=["backends/cuda/xt_cuda.node", "backends/cuda/.gpu-carry"],
+#   run(carry=["backends/cuda/xt_cuda.linux-x64-gnu.node", "backends/cuda/.gpu-carry"],
 #       command="bash scripts/gpu-check.sh", timeout_s=600)
 #
 # What the GPU machine needs: an NVIDIA driver (libcuda.so.1, CUDA 13.0+ for the sm_80/sm_90 cubins
 # built here by nvcc 13), and Bun (on PATH / in node_modules with the project's packages) or the
-# packed xt; cargo and nvcc are used if both are there (to rebuild the addon), else the carried
-# backends/cuda/xt_cuda.node. The whole run keeps to XT_GPU_CHECK_BUDGET seconds (default 560).
+# packed xt; cargo, nvcc and node_modules (@napi-rs/cli) are used if there (to rebuild the addon), else the carried
+# backends/cuda/xt_cuda.linux-x64-gnu.node. The whole run keeps to XT_GPU_CHECK_BUDGET seconds (default 560).
 # The log is also written to $OUT/gpu-check.log when $OUT is set.
 set -uo pipefail
 
@@ -102,11 +102,11 @@ PY
   else
     echo "gpu-check --pack: no Fashion-MNIST here (/usr/share/datasets/fashion-mnist or \$XT_DATA_DIR/fashion-mnist): the GPU run will use the embedded images (overfit vit)"
   fi
-  carry_bytes="$(du -cb backends/cuda/xt_cuda.node "$CARRY_DIR" | tail -1 | cut -f1)"
+  carry_bytes="$(du -cb backends/cuda/xt_cuda.linux-x64-gnu.node "$CARRY_DIR" | tail -1 | cut -f1)"
   tree_bytes="$(git ls-files -co --exclude-standard -z | du -cb --files0-from=- 2>/dev/null | tail -1 | cut -f1)"
   echo "gpu-check --pack: carried $((carry_bytes / 1048576)) MiB + working tree $((tree_bytes / 1048576)) MiB (the device tool takes 64 MiB in all)"
   [ $((carry_bytes + tree_bytes)) -lt $((64 * 1048576)) ] || echo "gpu-check --pack: WARNING: over 64 MiB" >&2
-  echo "gpu-check --pack: ready. Carry: [\"backends/cuda/xt_cuda.node\", \"$CARRY_DIR\"]; command: bash scripts/gpu-check.sh"
+  echo "gpu-check --pack: ready. Carry: [\"backends/cuda/xt_cuda.linux-x64-gnu.node\", \"$CARRY_DIR\"]; command: bash scripts/gpu-check.sh"
   exit 0
 fi
 
@@ -245,19 +245,19 @@ else
 fi
 
 # ---- the addon ----
-if [ "$MODE" != self ] && command -v cargo >/dev/null 2>&1 && { command -v nvcc >/dev/null 2>&1 || [ -x /usr/local/cuda/bin/nvcc ]; }; then
+if [ "$MODE" != self ] && [ -x node_modules/.bin/napi ] && command -v cargo >/dev/null 2>&1 && { command -v nvcc >/dev/null 2>&1 || [ -x /usr/local/cuda/bin/nvcc ]; }; then
   say "building the CUDA addon"
-  if bash scripts/build-native.sh --no-emu 2>&1 | tee -a "$LOG"; then pass "built backends/cuda/xt_cuda.node here"
+  if bash scripts/build-native.sh --no-emu 2>&1 | tee -a "$LOG"; then pass "built backends/cuda/xt_cuda.linux-x64-gnu.node here"
   else fail "scripts/build-native.sh failed"; finish; fi
   [ "${XT[0]}" = "$XT_PACKED" ] && info "the packed xt embeds the addon built by --pack, not this one"
-elif [ -f backends/cuda/xt_cuda.node ]; then
-  info "using backends/cuda/xt_cuda.node as carried/built ($( [ "$MODE" = self ] && echo "self-test" || echo "cargo or nvcc missing here"))"
+elif [ -f backends/cuda/xt_cuda.linux-x64-gnu.node ]; then
+  info "using backends/cuda/xt_cuda.linux-x64-gnu.node as carried/built ($( [ "$MODE" = self ] && echo "self-test" || echo "cargo, nvcc or @napi-rs/cli missing here"))"
 else
-  fail "no backends/cuda/xt_cuda.node and no cargo+nvcc to build it (run scripts/gpu-check.sh --pack and carry it)"
+  fail "no backends/cuda/xt_cuda.linux-x64-gnu.node and no cargo+nvcc to build it (run scripts/gpu-check.sh --pack and carry it)"
   finish
 fi
 if command -v cuobjdump >/dev/null 2>&1; then
-  for f in backends/cuda/target/release/build/xt-cuda-*/out/*.fatbin; do
+  for f in backends/cuda/target/*/release/build/xt-cuda-*/out/*.fatbin; do
     [ -f "$f" ] && info "$(basename "$f"): $(cuobjdump --list-elf "$f" 2>/dev/null | grep -o 'sm_[0-9]*' | sort -u | tr '\n' ' ')"
   done
 fi

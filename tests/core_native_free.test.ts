@@ -7,6 +7,7 @@ import { describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { findCudaDriver } from "../backends/cuda/register.ts";
+import { CPU_LIBRARY_FILE, CUDA_ADDON_FILE } from "../backends/native_platform.ts";
 
 const root = join(import.meta.dir, "..");
 
@@ -20,12 +21,12 @@ console.log(JSON.stringify([...new Set(maps.match(/[^ /]+\\.node$/gm) ?? [])].so
 }
 
 const linux = process.platform === "linux";
-const cpuBuilt = existsSync(join(root, "backends/cpu/native/xt_cpu.node"));
-if (!cpuBuilt) console.log("[device] the native-loading check is skipped: backends/cpu/native/xt_cpu.node is not built (scripts/build-native-cpu.sh)");
+const cpuBuilt = existsSync(join(root, "backends/cpu/native", CPU_LIBRARY_FILE));
+if (!cpuBuilt) console.log(`[device] the native-loading check is skipped: backends/cpu/native/${CPU_LIBRARY_FILE} is not built (scripts/build-native-cpu.sh)`);
 if (findCudaDriver() !== null) console.log("[device] the no-driver check is skipped: this machine has an NVIDIA driver");
 
 describe("core loads no native module", () => {
-  test.skipIf(!linux)("importing core/index.ts maps neither xt_cpu.node nor xt_cuda.node", () => {
+  test.skipIf(!linux)("importing core/index.ts maps neither the CPU library nor the CUDA addon", () => {
     expect(nativeModulesAfter(`await import("./core/index.ts");`)).toEqual([]);
   });
 
@@ -43,11 +44,11 @@ describe("core loads no native module", () => {
   test.skipIf(!linux || !cpuBuilt)("the CPU library loads when the first tensor picks the default device", () => {
     const code = `await import("./backends/register.ts"); const c = await import("./core/index.ts");`;
     expect(nativeModulesAfter(code)).toEqual([]);
-    expect(nativeModulesAfter(`${code} c.zeros([2]).add(c.ones([2]));`)).toEqual(["xt_cpu.node"]);
+    expect(nativeModulesAfter(`${code} c.zeros([2]).add(c.ones([2]));`)).toEqual([CPU_LIBRARY_FILE]);
   });
 
   test.skipIf(!linux || findCudaDriver() !== null)("auto without an NVIDIA driver never loads the CUDA addon", () => {
     const code = `await import("./backends/register.ts"); const d = await import("./core/device.ts"); d.useDevice("auto");`;
-    expect(nativeModulesAfter(code)).not.toContain("xt_cuda.node");
+    expect(nativeModulesAfter(code)).not.toContain(CUDA_ADDON_FILE);
   });
 });

@@ -7,6 +7,7 @@ import { describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { findCudaDriver } from "../backends/cuda/register.ts";
+import { CUDA_ADDON_FILE } from "../backends/native_platform.ts";
 
 const MAIN = join(import.meta.dir, "../cli/main.ts");
 
@@ -24,7 +25,7 @@ const noTrace = (s: string): void => {
 };
 const noDriver = findCudaDriver() === null;
 const emulator = join(import.meta.dir, "../backends/cuda/emu/build/libcuda_emu.so");
-const emulated = existsSync(emulator) && existsSync(join(import.meta.dir, "../backends/cuda/xt_cuda.node"));
+const emulated = existsSync(emulator) && existsSync(join(import.meta.dir, "../backends/cuda", CUDA_ADDON_FILE));
 if (!emulated) console.log("[device cli] the auto-picks-cuda test is skipped: the CUDA addon or its driver emulator is not built (scripts/build-native.sh)");
 if (!noDriver) console.log("[device cli] the no-driver tests are skipped: this machine has an NVIDIA driver");
 

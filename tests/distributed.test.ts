@@ -13,6 +13,7 @@ import { describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { CPU_LIBRARY_FILE } from "../backends/native_platform.ts";
 
 const ROOT = join(import.meta.dir, "..");
 const MAIN = join(ROOT, "cli/main.ts");
@@ -22,7 +23,7 @@ if (!mpirun) console.log("[distributed] skipped: no mpirun (apt-get install open
 if (!existsSync(FASHION)) console.log(`[distributed] ViT runs skipped: ${FASHION} is missing (apt-get install dataset-fashion-mnist)`);
 const env = { ...process.env, NO_COLOR: "1" };
 /** The TypeScript CPU kernels run the model (XT_KERNELS=ts, or no native library): ~10× slower. */
-const TS_KERNELS = process.env.XT_KERNELS?.trim() === "ts" || !existsSync(join(ROOT, "backends/cpu/native/xt_cpu.node"));
+const TS_KERNELS = process.env.XT_KERNELS?.trim() === "ts" || !existsSync(join(ROOT, "backends/cpu/native", CPU_LIBRARY_FILE));
 
 interface Run {
   code: number;

@@ -7,6 +7,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { CPU_LIBRARY_FILE } from "../backends/native_platform.ts";
 
 const ROOT = join(import.meta.dir, "..");
 const MAIN = join(ROOT, "cli/main.ts");
@@ -22,7 +23,7 @@ function xt(...args: string[]): { code: number; out: string; err: string } {
 }
 
 /** The TypeScript CPU kernels run the whole model (XT_KERNELS=ts, or no native library): ~10× slower. */
-const TS_KERNELS = process.env.XT_KERNELS?.trim() === "ts" || !existsSync(join(ROOT, "backends/cpu/native/xt_cpu.node"));
+const TS_KERNELS = process.env.XT_KERNELS?.trim() === "ts" || !existsSync(join(ROOT, "backends/cpu/native", CPU_LIBRARY_FILE));
 const lines = (out: string): Record<string, unknown>[] => out.trim().split("\n").map((l) => JSON.parse(l));
 const VIT = ["train", "vit", "--dataset", "cifar10", "--data-dir", FIX, "--embed-dim", "16", "--layers", "1", "--heads", "2", "--ffn-dim", "16",
   "--patch-size", "8", "--batch-size", "4", "--lr", "1e-3", "--dropout", "0.1"];

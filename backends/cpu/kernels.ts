@@ -19,6 +19,7 @@
  */
 import type { Backend } from "../../core/backend.ts";
 import { XtError } from "../../core/errors.ts";
+import { IN_COMPILED_BINARY } from "../native_platform.ts";
 import { loadNative, type NativeLoad } from "./native.ts";
 import { nativeProviders } from "./native_kernels.ts";
 import { TS_PROVIDERS } from "./ts_kernels.ts";
@@ -100,7 +101,9 @@ export function kernelModeFromEnv(env: Record<string, string | undefined> = proc
 function chooseFromEnv(): Table {
   const { mode, source } = kernelModeFromEnv();
   const t = chooseProviders(mode, source);
-  if (t.native && t.native.addon === null && mode === "auto" && process.env.NODE_ENV !== "test") {
+  // A compiled binary without a library for its platform runs the TypeScript kernels by design (xt info says so).
+  const byDesign = t.native?.addon === null && !t.native.built && IN_COMPILED_BINARY;
+  if (t.native && t.native.addon === null && mode === "auto" && process.env.NODE_ENV !== "test" && !byDesign) {
     process.stderr.write(`xt: native CPU kernels unavailable (${t.native.error}); using the TypeScript kernels (slower)\n`);
   }
   return t;
@@ -215,9 +218,8 @@ function whyNoNative(t: Table): string {
   if (t.mode === "ts") return `forced by ${t.source}`;
   const n = t.native;
   if (!n || n.addon) return "native library loaded";
-  return n.built
-    ? `native library failed to load: ${n.error}`
-    : "native library not built: run `npm run build:native-cpu` (needs cargo)";
+  if (n.built) return `native library failed to load: ${n.error}`;
+  return IN_COMPILED_BINARY ? n.error : "native library not built: run `npm run build:native-cpu` (needs cargo)";
 }
 
 /** One line for benchmark and device headers: "native avx512, 2 threads" or "TypeScript kernels, why". */

@@ -1,5 +1,5 @@
 /**
- * The native fast path (backends/cpu/native/xt_cpu.node) against the pure-TypeScript kernels:
+ * The native fast path (backends/cpu/native/xt_cpu.<platform>.node) against the pure-TypeScript kernels:
  * every kernel runs both ways on random strided, offset and broadcast views, and the results must
  * agree within 1e-5 (relative to max(1, |value|)); bool/int outputs and Adam exactly. Then whole
  * models: outputs and every parameter gradient of both paths, and the fused layer norm and

@@ -1,7 +1,8 @@
 /**
- * The native library of the CPU backend: backends/cpu/native/xt_cpu.node (a std-only Rust
- * Node-API addon built by scripts/build-native-cpu.sh), loaded by a literal require path so that
- * `bun build --compile` embeds it, and the parameter block its functions take.
+ * The native library of the CPU backend: backends/cpu/native/xt_cpu.<platform>.node (a std-only
+ * Rust Node-API addon built by `napi build --platform`, scripts/build-native-cpu.sh), loaded by a
+ * literal require path per platform (native_file.ts) so that `bun build --compile` embeds it, and
+ * the parameter block its functions take.
  *
  * Importing this module loads nothing: `loadNative()` loads the addon on first call (the kernel
  * table in kernels.ts calls it when the CPU backend first runs a kernel, unless XT_KERNELS=ts).
@@ -15,6 +16,7 @@
  * XT_ISA=avx2|scalar (cap the instruction set; tests).
  */
 import type { View } from "../../core/backend.ts";
+import { requireCpuLibrary } from "./native_file.ts";
 
 type Kernel = (meta: Float64Array, ...arrays: ArrayBufferView[]) => number | undefined;
 
@@ -56,16 +58,11 @@ let loaded: NativeLoad | null = null;
 /** Loads the addon on the first call (never at import) and remembers the outcome. */
 export function loadNative(): NativeLoad {
   if (loaded) return loaded;
-  try {
-    // A literal path: `bun build --compile` embeds the addon and extracts it at run time.
-    const addon = require("./native/xt_cpu.node") as NativeAddon;
-    if (typeof addon.matmul !== "function") throw new Error("not the xt_cpu addon");
-    loaded = { addon, error: null };
-  } catch (e) {
-    const message = e instanceof Error ? e.message.split("\n")[0]! : String(e);
-    const built = !/cannot find module|no such file/i.test(message);
-    loaded = { addon: null, error: message, built };
-  }
+  // Literal per-platform paths (native_file.ts): `bun build --compile` embeds this platform's library.
+  const r = requireCpuLibrary();
+  if (!r.ok) loaded = { addon: null, error: r.error, built: !r.missing };
+  else if (typeof (r.module as NativeAddon).matmul !== "function") loaded = { addon: null, error: "not the xt_cpu addon", built: true };
+  else loaded = { addon: r.module as NativeAddon, error: null };
   return loaded;
 }
 

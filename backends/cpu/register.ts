@@ -1,5 +1,5 @@
 /**
- * Registers the CPU device with core. The backend and its native library (native/xt_cpu.node)
+ * Registers the CPU device with core. The backend and its native library (native/xt_cpu.<platform>.node)
  * are required only when the device is created or reported on, so importing this file loads
  * nothing native.
  */

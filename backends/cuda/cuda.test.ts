@@ -7,10 +7,12 @@ import { describe, expect, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { XtError } from "../../core/errors.ts";
+import { CUDA_ADDON_FILE } from "../native_platform.ts";
+import { requireCudaAddon } from "./addon_file.ts";
 import { BINARY_OPS, createCudaBackend, DTYPE_CODES, probeCuda, REDUCE_OPS, UNARY_OPS } from "./index.ts";
 
 const here = import.meta.dir;
-const addonPath = join(here, "xt_cuda.node");
+const addonPath = join(here, CUDA_ADDON_FILE);
 const built = existsSync(addonPath);
 if (!built) console.log(`[cuda] addon tests skipped: ${addonPath} is not built (run scripts/build-native.sh)`);
 
@@ -18,7 +20,8 @@ const probe = probeCuda();
 
 describe("CUDA addon", () => {
   test.skipIf(!built)("loads and exports the backend's functions", () => {
-    const addon = require("./xt_cuda.node") as Record<string, unknown>;
+    const r = requireCudaAddon();
+    const addon = (r.ok ? r.module : {}) as Record<string, unknown>;
     for (const f of [
       "available", "init", "alloc", "htod", "dtoh", "sync", "memory", "trim", "elementwise", "reduce", "matmul",
       "softmax", "full", "adam", "gatherRows", "scatterAddRows", "window2d",
@@ -34,7 +37,7 @@ describe("CUDA addon", () => {
       // no driver library, or a driver without a device
       expect(probe.reason).toMatch(/libcuda|no CUDA device|CUDA_ERROR_NO_DEVICE|cuInit/);
     } else {
-      expect(probe.reason).toContain("xt_cuda.node");
+      expect(probe.reason).toContain(CUDA_ADDON_FILE);
     }
   });
 
@@ -95,13 +98,12 @@ function fatbinEntries(b: Buffer): [string, number][] {
   return out;
 }
 
-/** The fatbins of the newest cargo build (target/release/build/xt-cuda-*\/out). */
+/** The fatbins of the newest build (napi builds with --target: target/<triple>/release/build/xt-cuda-*\/out). */
 function builtFatbins(): string[] {
-  const buildDir = join(here, "target/release/build");
-  if (!existsSync(buildDir)) return [];
-  const outs = readdirSync(buildDir)
-    .filter((d) => d.startsWith("xt-cuda-") && existsSync(join(buildDir, d, "out/matmul.fatbin")))
-    .map((d) => join(buildDir, d, "out"))
+  const buildDirs = [...new Bun.Glob("target/*/release/build").scanSync({ cwd: here, onlyFiles: false })].map((d) => join(here, d));
+  const outs = buildDirs
+    .flatMap((buildDir) => readdirSync(buildDir).filter((d) => d.startsWith("xt-cuda-")).map((d) => join(buildDir, d, "out")))
+    .filter((out) => existsSync(join(out, "matmul.fatbin")))
     .sort((a, b) => statSync(join(b, "matmul.fatbin")).mtimeMs - statSync(join(a, "matmul.fatbin")).mtimeMs);
   if (outs.length === 0) return [];
   return readdirSync(outs[0]!).filter((f) => f.endsWith(".fatbin")).map((f) => join(outs[0]!, f));

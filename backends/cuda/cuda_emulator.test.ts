@@ -6,12 +6,13 @@
 import { expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { CUDA_ADDON_FILE } from "../native_platform.ts";
 
 const here = import.meta.dir;
 const emulator = join(here, "emu/build/libcuda_emu.so");
-const ready = existsSync(emulator) && existsSync(join(here, "xt_cuda.node"));
+const ready = existsSync(emulator) && existsSync(join(here, CUDA_ADDON_FILE));
 if (!ready) {
-  console.log("[cuda emulator] skipped: backends/cuda/xt_cuda.node or emu/build/libcuda_emu.so is not built " +
+  console.log(`[cuda emulator] skipped: backends/cuda/${CUDA_ADDON_FILE} or emu/build/libcuda_emu.so is not built ` +
     "(run scripts/build-native.sh; the emulator needs g++)");
 }
 

@@ -1,7 +1,7 @@
 /**
  * The CUDA backend: the kernel interface of core/backend.ts on an NVIDIA GPU.
  *
- * The work happens in a native addon (backends/cuda/xt_cuda.node, Rust, built by
+ * The work happens in a native addon (backends/cuda/xt_cuda.<platform>.node, Rust, built by
  * scripts/build-native.sh) that loads the CUDA driver at run time, so xt itself runs on machines
  * without a GPU, a driver or even the addon: `probeCuda()` says why CUDA is unusable and
  * `createCudaBackend()` throws an XtError with that reason.
@@ -13,6 +13,8 @@ import type { AdamParams, Backend, BinaryOp, ReduceOp, Storage, UnaryOp, View, W
 import { hostArrayFor, isFloating, type DType, type HostArray } from "../../core/dtype.ts";
 import { XtError } from "../../core/errors.ts";
 import { contiguousStrides, isContiguous, numel, sameShape, windowOutput } from "../../core/shape.ts";
+import { CUDA_ADDON_FILE } from "../native_platform.ts";
+import { requireCudaAddon } from "./addon_file.ts";
 
 export type CudaProbe = { ok: true; device: string } | { ok: false; reason: string };
 
@@ -37,21 +39,15 @@ interface Addon {
   window2d(args: Float64Array): void;
 }
 
-let addon: Addon | null = null;
-let addonError = "";
-let addonMissing = false;
-try {
-  // A literal relative path, so `bun build --compile` embeds the addon in the binary.
-  addon = require("./xt_cuda.node") as Addon;
-} catch (e) {
-  // The first line only: the loader appends a multi-line "Require stack".
-  addonError = (e instanceof Error ? e.message : String(e)).split("\n")[0]!;
-  addonMissing = /cannot find module/i.test(addonError);
-}
+// Literal per-platform paths (addon_file.ts), so `bun build --compile` embeds this platform's addon.
+const required = requireCudaAddon();
+const addon = required.ok ? (required.module as Addon) : null;
+const addonError = required.ok ? "" : required.error;
+const addonMissing = !required.ok && required.missing;
 
 /** Whether the addon loaded, and from where or why not (for `xt info`). */
 export function addonInfo(): { loaded: true; path: string } | { loaded: false; error: string } {
-  return addon ? { loaded: true, path: "backends/cuda/xt_cuda.node" } : { loaded: false, error: addonError };
+  return addon ? { loaded: true, path: `backends/cuda/${CUDA_ADDON_FILE}` } : { loaded: false, error: addonError };
 }
 
 /** Whether CUDA can be used here, and if not, why (one line). Never throws. */
@@ -60,8 +56,8 @@ export function probeCuda(): CudaProbe {
     return {
       ok: false,
       reason: addonMissing
-        ? "the CUDA addon xt_cuda.node is not built (scripts/build-native.sh builds it; it needs nvcc)"
-        : `the CUDA addon backends/cuda/xt_cuda.node could not be loaded (${addonError})`,
+        ? `the CUDA addon ${CUDA_ADDON_FILE} is not built (scripts/build-native.sh builds it; it needs nvcc)`
+        : `the CUDA addon backends/cuda/${CUDA_ADDON_FILE} could not be loaded (${addonError})`,
     };
   }
   try {

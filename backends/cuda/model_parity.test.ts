@@ -30,13 +30,14 @@ import type { Tensor } from "../../core/tensor.ts";
 import { splitCaptions, temporalSoftmaxLoss } from "../../core/train/captioning_solver.ts";
 import ops from "../../fixtures/ops/ops.json";
 import { decode, fixtureTensor, NON_DIFFERENTIABLE, OPS, type FixtureTensor, type OpCase } from "../../tests/op_table.ts";
+import { CUDA_ADDON_FILE } from "../native_platform.ts";
 import { createCudaBackend, probeCuda } from "./index.ts";
 
 const here = import.meta.dir;
 const emulator = join(here, "emu/build/libcuda_emu.so");
 const probe = probeCuda();
 const canSpawnEmulator =
-  !probe.ok && !process.env.XT_CUDA_DRIVER && existsSync(emulator) && existsSync(join(here, "xt_cuda.node"));
+  !probe.ok && !process.env.XT_CUDA_DRIVER && existsSync(emulator) && existsSync(join(here, CUDA_ADDON_FILE));
 const mode: "here" | "emulator" | "skip" = probe.ok ? "here" : canSpawnEmulator ? "emulator" : "skip";
 
 if (mode === "here") console.log(`[model parity] device: ${probe.ok ? probe.device : ""}`);

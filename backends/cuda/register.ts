@@ -1,10 +1,11 @@
 /**
- * Registers the CUDA device with core. The addon (xt_cuda.node) is required only when the device
+ * Registers the CUDA device with core. The addon (xt_cuda.<platform>.node) is required only when the device
  * is probed, created or reported on; before that, the probe asks whether an NVIDIA driver is
  * installed at all, so that `--device auto` on a machine without one stays quiet about CUDA.
  */
 import { registerDevice, type DeviceProbe, type DeviceReport } from "../../core/device.ts";
 import { installHostSampler } from "../cpu/register.ts";
+import { CUDA_ADDON_FILE } from "../native_platform.ts";
 import { findSharedLibrary } from "../shared_libraries.ts";
 
 type CudaModule = typeof import("./index.ts");
@@ -35,7 +36,7 @@ function report(): DeviceReport {
   facts.addon = addon.loaded ? addon.path : `not loaded (${addon.error})`;
   const p = probeCuda();
   if (!p.ok) return { summary: `not available (${p.reason})`, kernels: [], facts };
-  return { summary: p.device, kernels: [{ group: "all kernels", provider: "CUDA (xt_cuda.node)" }], facts };
+  return { summary: p.device, kernels: [{ group: "all kernels", provider: `CUDA (${CUDA_ADDON_FILE})` }], facts };
 }
 
 registerDevice({

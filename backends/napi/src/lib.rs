@@ -4,7 +4,8 @@
 //! `napi_*` functions we call. They are *not* linked against anything: the host process (Bun,
 //! Node, or a `bun build --compile` binary) exports them, and the dynamic loader binds them when
 //! the `.node` file is dlopen'ed. A cdylib with undefined symbols links fine on Linux (GNU ld
-//! allows undefined symbols in shared objects); macOS would need `-undefined dynamic_lookup`.
+//! allows undefined symbols in shared objects); macOS needs `-undefined dynamic_lookup` (the CPU
+//! crate's build.rs passes it there).
 //!
 //! Every exported JS function is written as `fn(&Call) -> Result<napi_value, JsError>` and wrapped
 //! by [`js_function!`], which turns errors *and panics* into thrown JS errors (a panic must never
