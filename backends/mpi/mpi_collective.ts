@@ -89,6 +89,9 @@ export class MpiCollective implements Collective {
 
   abort(code: number): never {
     this.finalized = true;
+    // MPICH's Hydra kills every rank as soon as one aborts and can drop what this rank just wrote
+    // to stderr before forwarding it (seen under load): give the launcher's I/O forwarding a moment.
+    Bun.sleepSync(250);
     this.lib.fn.MPI_Abort(this.lib.h.commWorld, code);
     process.exit(code); // MPI_Abort does not return; this is for a library that does.
   }
