@@ -254,7 +254,7 @@ function runCostVit(o: CostVitFlags): number {
 
 // ---------------------------------------------------------------------------------------------
 
-function addModelFlags(c: Command, models: Partial<Record<ImageDatasetName, VitModelConfig>>): Command {
+export function addModelFlags(c: Command, models: Partial<Record<ImageDatasetName, VitModelConfig>>): Command {
   const d = (k: keyof VitModelConfig): string => perDataset(models as Record<ImageDatasetName, VitModelConfig>, k);
   c.option("--img-size <n>", "image size (default: the data set's)")
     .option("--patch-size <n>", `patch size (${d("patchSize")})`)
@@ -265,7 +265,7 @@ function addModelFlags(c: Command, models: Partial<Record<ImageDatasetName, VitM
     .option("--dropout <p>", `dropout (${d("dropout")})`);
 }
 
-const modelsOf = (t: Readonly<Record<ImageDatasetName, { model: VitModelConfig }>>): Record<ImageDatasetName, VitModelConfig> =>
+export const modelsOf = (t: Readonly<Record<ImageDatasetName, { model: VitModelConfig }>>): Record<ImageDatasetName, VitModelConfig> =>
   Object.fromEntries(Object.entries(t).map(([k, v]) => [k, v.model])) as Record<ImageDatasetName, VitModelConfig>;
 
 export function registerVit(program: Command, exit: (code: number) => void): void {

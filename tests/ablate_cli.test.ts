@@ -1,0 +1,173 @@
+/**
+ * `xt ablate attention` end to end, spawned like a user runs it: the ViT on the tiny MNIST fixture
+ * (fixtures/datasets), captioning on the embedded coco-mini; the --json stream and its end event,
+ * --results and --plot files, Ctrl-C keeping the finished rows, usage errors.
+ */
+import { afterAll, describe, expect, test } from "bun:test";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const ROOT = join(import.meta.dir, "..");
+const BUN = join(ROOT, "node_modules/.bin/bun");
+const FIX = join(ROOT, "fixtures/datasets");
+const TMP = mkdtempSync(join(tmpdir(), "xt-ablate-cli-"));
+afterAll(() => rmSync(TMP, { recursive: true, force: true }));
+const env = { ...process.env, NO_COLOR: "1", XT_DATA_DIR: "" };
+
+function xt(...args: string[]): { code: number; stdout: string; stderr: string } {
+  const p = Bun.spawnSync([BUN, "cli/main.ts", ...args], { cwd: ROOT, env });
+  return { code: p.exitCode ?? -1, stdout: p.stdout.toString(), stderr: p.stderr.toString() };
+}
+type Ev = Record<string, any>;
+const events = (stdout: string): Ev[] => stdout.trim().split("\n").map((l) => JSON.parse(l));
+
+const D = 16;
+const L = 2;
+const VIT = ["--dataset", "mnist", "--data-dir", FIX, "--embed-dim", String(D), "--layers", String(L), "--heads", "2", "--ffn-dim", "16",
+  "--max-train", "8", "--max-test", "4", "--batch-size", "4", "--epochs", "2", "--probe", "3", "--grad-steps", "2"];
+
+/** Every variant's metrics are {mean, std, values} with one value per seed. */
+function expectShape(v: Ev, seeds: number[]): void {
+  expect(Object.keys(v).sort()).toEqual(["metrics", "name", "params", "seeds"]);
+  expect(v.seeds).toEqual(seeds);
+  for (const [k, m] of Object.entries(v.metrics as Record<string, Ev>)) {
+    expect(Object.keys(m).sort(), k).toEqual(["mean", "std", "values"]);
+    expect(m.values.length, k).toBe(seeds.length);
+    expect(Number.isFinite(m.mean) && Number.isFinite(m.std), k).toBe(true);
+  }
+}
+
+describe("xt ablate attention --task vit", () => {
+  const results = join(TMP, "vit.json");
+  const plot = join(TMP, "vit.svg");
+  const r = xt("ablate", "attention", ...VIT, "--seeds", "231,5", "--json", "--results", results, "--plot", plot);
+
+  test("--json: each run's start/step/epoch events, then one end event with all four variants", () => {
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const ev = events(r.stdout);
+    const starts = ev.filter((e) => e.type === "start");
+    expect(starts.map((e) => [e.study.variant, e.study.seed])).toEqual([
+      ["full", 231], ["one-head", 231], ["no-scale", 231], ["no-proj", 231], ["full", 5], ["one-head", 5], ["no-scale", 5], ["no-proj", 5],
+    ]);
+    expect(starts[0].study).toMatchObject({ command: "ablate attention", index: 1, runs: 8, totalSteps: 8 * 4 });
+    expect(ev.filter((e) => e.type === "step").length).toBe(8 * 4);
+    expect(ev.filter((e) => e.type === "epoch").length).toBe(8 * 2);
+    expect(ev.filter((e) => e.type === "end").length).toBe(1);
+    const end = ev.at(-1)!;
+    expect(end).toMatchObject({ type: "end", command: "ablate attention", steps: 32 });
+    expect(end.variants.map((v: Ev) => v.name)).toEqual(["full", "one-head", "no-scale", "no-proj"]);
+    for (const v of end.variants) expectShape(v, [231, 5]);
+    expect(end.variants.map((v: Ev) => v.params)).toEqual([
+      { numHeads: 2, scaleScores: true, outputProjection: true }, { numHeads: 1, scaleScores: true, outputProjection: true },
+      { numHeads: 2, scaleScores: false, outputProjection: true }, { numHeads: 2, scaleScores: true, outputProjection: false },
+    ]);
+    const m = (name: string) => end.variants.find((v: Ev) => v.name === name).metrics;
+    for (const k of ["parameters", "train_loss", "test_acc", "test_loss", "qk_grad_norm", "qk_grad_norm_end", "entropy_init", "entropy_end",
+      "max_weight_init", "max_weight_end", "largest_weight_end", "entropy_end_l1", "entropy_end_l2", "attn_distance_l2_h2"]) {
+      expect(m("full")[k], k).toBeDefined();
+    }
+    expect(m("one-head").attn_distance_l1_h1).toBeDefined();
+    expect(m("one-head").attn_distance_l1_h2).toBeUndefined();
+    // no-proj: exactly layers·(D² + D) fewer parameters than full; one-head and no-scale as many.
+    expect(m("full").parameters.mean - m("no-proj").parameters.mean).toBe(L * (D * D + D));
+    expect(m("one-head").parameters.mean).toBe(m("full").parameters.mean);
+    expect(m("no-scale").parameters.mean).toBe(m("full").parameters.mean);
+    // At initialisation the unscaled softmax is the peakiest; the scaled variants are near uniform (ln 16 over 4×4 patches).
+    expect(m("no-scale").entropy_init.mean).toBeLessThan(m("full").entropy_init.mean);
+    expect(m("full").entropy_init.mean).toBeCloseTo(Math.log(16), 2);
+  });
+
+  test("full is `xt train vit` with the same flags: the same step losses and test accuracy (measuring draws nothing)", () => {
+    const t = xt("train", "vit", ...VIT.filter((_, i, a) => a[i] !== "--probe" && a[i - 1] !== "--probe" && a[i] !== "--grad-steps" && a[i - 1] !== "--grad-steps"),
+      "--seed", "231", "--json", "--save", join(TMP, "plain"));
+    expect(t.code).toBe(0);
+    const plainSteps = events(t.stdout).filter((e) => e.type === "step").map((e) => e.loss);
+    const ev = events(r.stdout);
+    const firstRun = ev.slice(0, ev.findIndex((e, i) => i > 0 && e.type === "start"));
+    expect(firstRun.filter((e) => e.type === "step").map((e) => e.loss)).toEqual(plainSteps);
+    const end = ev.at(-1)!;
+    expect(end.variants[0].metrics.test_acc.values[0]).toBe(events(t.stdout).at(-1)!.accuracy);
+  });
+
+  test("--results holds the end event; --plot an SVG with a curve per variant", () => {
+    expect(JSON.parse(readFileSync(results, "utf8"))).toEqual(events(r.stdout).at(-1)!);
+    const svg = readFileSync(plot, "utf8");
+    expect(svg).toStartWith("<svg");
+    for (const n of ["full", "one-head", "no-scale", "no-proj"]) expect(svg).toContain(`${n} (2 seeds)`);
+    expect(svg.match(/<polyline/g)!.length).toBe(4);
+  });
+});
+
+describe("xt ablate attention --task captioning", () => {
+  test("the overfit set-up on coco-mini: all four variants; no-proj loses both blocks' projections per layer", () => {
+    const r = xt("ablate", "attention", "--task", "captioning", "--setup", "overfit", "--epochs", "2", "--layers", "1", "--embed-dim", "16",
+      "--heads", "2", "--seeds", "231", "--val-captions", "20", "--probe", "5", "--json");
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const end = events(r.stdout).at(-1)!;
+    expect(end.variants.map((v: Ev) => v.name)).toEqual(["full", "one-head", "no-scale", "no-proj"]);
+    for (const v of end.variants) expectShape(v, [231]);
+    const m = (name: string) => end.variants.find((v: Ev) => v.name === name).metrics;
+    expect(m("full").parameters.mean - m("no-proj").parameters.mean).toBe(1 * 2 * (16 * 16 + 16));
+    expect(m("full").val_loss).toBeDefined();
+    expect(m("full").attn_distance_l1_h2).toBeDefined();
+    expect(m("no-scale").entropy_init.mean).toBeLessThan(m("full").entropy_init.mean);
+  });
+});
+
+test("Ctrl-C keeps the finished runs' rows: on screen, in --results, and the exit code is 130", async () => {
+  const results = join(TMP, "int.json");
+  const proc = Bun.spawn([BUN, "cli/main.ts", "ablate", "attention", "--task", "captioning", "--setup", "train", "--epochs", "3",
+    "--layers", "1", "--embed-dim", "16", "--heads", "2", "--seeds", "231", "--val-captions", "20", "--probe", "5", "--plain",
+    "--print-every", "1", "--results", results], { cwd: ROOT, env, stdout: "pipe", stderr: "pipe" });
+  const reader = proc.stdout.getReader();
+  const decoder = new TextDecoder();
+  let text = "";
+  let pressed = false;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    text += decoder.decode(value);
+    if (!pressed && /^step +3\/\d+/m.test(text.slice(text.indexOf("run 2/4")))) {
+      proc.kill("SIGINT");
+      pressed = true;
+    }
+  }
+  expect(pressed).toBe(true);
+  expect(await proc.exited).toBe(130);
+  expect(text).toContain("interrupted: finished runs only");
+  const table = text.slice(text.indexOf("Attention ablation"));
+  expect(table).toMatch(/^full +1 /m);
+  expect(table).not.toMatch(/^one-head /m);
+  const saved = JSON.parse(readFileSync(results, "utf8"));
+  expect(saved).toMatchObject({ type: "end", interrupted: true });
+  expect(saved.variants.map((v: Ev) => v.name)).toEqual(["full"]);
+});
+
+describe("usage errors name the flag and exit 2", () => {
+  const cases: [string, string[], RegExp][] = [
+    ["unknown task", ["--task", "rnn"], /--task: expected vit or captioning/],
+    ["unknown variant", ["--variants", "full,two-heads"], /--variants: unknown 'two-heads'/],
+    ["a seed twice", ["--seeds", "1,1"], /--seeds: '1,1' names a seed twice/],
+    ["a bad seed", ["--seeds", "1,x"], /--seeds: expected a number, got 'x'/],
+    ["--plot not an SVG", ["--plot", "a.png"], /--plot: expected a .svg file name/],
+    ["a ViT flag with captioning", ["--task", "captioning", "--patch-size", "4"], /--patch-size does not apply to --task captioning/],
+    ["a captioning flag with the ViT", ["--setup", "overfit"], /--setup does not apply to --task vit/],
+    ["bad set-up", ["--task", "captioning", "--setup", "long"], /--setup: expected train or overfit/],
+  ];
+  for (const [what, args, msg] of cases) {
+    test(what, () => {
+      const r = xt("ablate", "attention", ...args);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(msg);
+      expect(r.stderr).not.toContain("    at ");
+    });
+  }
+  test("no output file is written when the flags are refused", () => {
+    const f = join(TMP, "refused.json");
+    expect(xt("ablate", "attention", "--task", "rnn", "--results", f).code).toBe(2);
+    expect(existsSync(f)).toBe(false);
+  });
+});
