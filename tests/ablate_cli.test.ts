@@ -27,11 +27,11 @@ const L = 2;
 const VIT = ["--dataset", "mnist", "--data-dir", FIX, "--embed-dim", String(D), "--layers", String(L), "--heads", "2", "--ffn-dim", "16",
   "--max-train", "8", "--max-test", "4", "--batch-size", "4", "--epochs", "2", "--probe", "3", "--grad-steps", "2"];
 
-/** Every variant's metrics are {mean, std, values} with one value per seed. */
+/** Every variant's metrics (and detail) are {mean, std, values} with one value per seed. */
 function expectShape(v: Ev, seeds: number[]): void {
-  expect(Object.keys(v).sort()).toEqual(["metrics", "name", "params", "seeds"]);
+  expect(Object.keys(v).sort()).toEqual(["detail", "metrics", "name", "params", "seeds"]);
   expect(v.seeds).toEqual(seeds);
-  for (const [k, m] of Object.entries(v.metrics as Record<string, Ev>)) {
+  for (const [k, m] of Object.entries({ ...v.metrics, ...v.detail } as Record<string, Ev>)) {
     expect(Object.keys(m).sort(), k).toEqual(["mean", "std", "values"]);
     expect(m.values.length, k).toBe(seeds.length);
     expect(Number.isFinite(m.mean) && Number.isFinite(m.std), k).toBe(true);
@@ -64,12 +64,20 @@ describe("xt ablate attention --task vit", () => {
       { numHeads: 2, scaleScores: false, outputProjection: true }, { numHeads: 2, scaleScores: true, outputProjection: false },
     ]);
     const m = (name: string) => end.variants.find((v: Ev) => v.name === name).metrics;
-    for (const k of ["parameters", "train_loss", "test_acc", "test_loss", "qk_grad_norm", "qk_grad_norm_end", "entropy_init", "entropy_end",
-      "max_weight_init", "max_weight_end", "largest_weight_end", "entropy_end_l1", "entropy_end_l2", "attn_distance_l2_h2"]) {
-      expect(m("full")[k], k).toBeDefined();
-    }
-    expect(m("one-head").attn_distance_l1_h1).toBeDefined();
-    expect(m("one-head").attn_distance_l1_h2).toBeUndefined();
+    const detail = (name: string) => end.variants.find((v: Ev) => v.name === name).detail;
+    expect(Object.keys(m("full")).sort()).toEqual(["attn_distance", "entropy_end", "entropy_init", "head_distance_spread", "largest_weight_end",
+      "largest_weight_init", "max_weight_end", "max_weight_init", "parameters", "qk_grad_norm", "qk_grad_norm_end", "test_acc", "test_loss", "train_loss"]);
+    expect(Object.keys(detail("full")).sort()).toEqual([
+      "attn_distance_l1_h1", "attn_distance_l1_h2", "attn_distance_l2_h1", "attn_distance_l2_h2",
+      "entropy_end_l1", "entropy_end_l2", "entropy_init_l1", "entropy_init_l2",
+      "max_weight_end_l1", "max_weight_end_l2", "max_weight_init_l1", "max_weight_init_l2",
+    ]);
+    expect(detail("one-head").attn_distance_l1_h1).toBeDefined();
+    expect(detail("one-head").attn_distance_l1_h2).toBeUndefined();
+    expect(m("one-head").head_distance_spread.mean).toBe(0); // one head: nothing to spread
+    // The headline entropy is the mean of the layers'.
+    const e = detail("full");
+    expect(m("full").entropy_end.values[0]).toBeCloseTo((e.entropy_end_l1.values[0] + e.entropy_end_l2.values[0]) / 2, 12);
     // no-proj: exactly layers·(D² + D) fewer parameters than full; one-head and no-scale as many.
     expect(m("full").parameters.mean - m("no-proj").parameters.mean).toBe(L * (D * D + D));
     expect(m("one-head").parameters.mean).toBe(m("full").parameters.mean);
@@ -96,7 +104,17 @@ describe("xt ablate attention --task vit", () => {
     const svg = readFileSync(plot, "utf8");
     expect(svg).toStartWith("<svg");
     for (const n of ["full", "one-head", "no-scale", "no-proj"]) expect(svg).toContain(`${n} (2 seeds)`);
-    expect(svg.match(/<polyline/g)!.length).toBe(4);
+    expect(svg.match(/<polyline/g)!.length).toBeGreaterThanOrEqual(4);
+  });
+
+  test("xt plot draws the --results file: a panel per headline measure", () => {
+    const out = join(TMP, "bars.svg");
+    const p = xt("plot", results, "--out", out);
+    expect(p.stderr).toBe("");
+    expect(p.code).toBe(0);
+    const svg = readFileSync(out, "utf8");
+    for (const k of ["test_acc", "entropy_end", "qk_grad_norm", "head_distance_spread"]) expect(svg).toContain(`>${k}<`);
+    expect(svg).not.toContain("attn_distance_l1_h1"); // the detail stays out of the figure
   });
 });
 
@@ -112,7 +130,7 @@ describe("xt ablate attention --task captioning", () => {
     const m = (name: string) => end.variants.find((v: Ev) => v.name === name).metrics;
     expect(m("full").parameters.mean - m("no-proj").parameters.mean).toBe(1 * 2 * (16 * 16 + 16));
     expect(m("full").val_loss).toBeDefined();
-    expect(m("full").attn_distance_l1_h2).toBeDefined();
+    expect(end.variants[0].detail.attn_distance_l1_h2).toBeDefined();
     expect(m("no-scale").entropy_init.mean).toBeLessThan(m("full").entropy_init.mean);
   });
 });
@@ -152,7 +170,7 @@ describe("usage errors name the flag and exit 2", () => {
     ["unknown variant", ["--variants", "full,two-heads"], /--variants: unknown 'two-heads'/],
     ["a seed twice", ["--seeds", "1,1"], /--seeds: '1,1' names a seed twice/],
     ["a bad seed", ["--seeds", "1,x"], /--seeds: expected a number, got 'x'/],
-    ["--plot not an SVG", ["--plot", "a.png"], /--plot: expected a .svg file name/],
+    ["--plot not a figure", ["--plot", "a.gif"], /--plot a\.gif: write figures to a \.svg or \.png file/],
     ["a ViT flag with captioning", ["--task", "captioning", "--patch-size", "4"], /--patch-size does not apply to --task captioning/],
     ["a captioning flag with the ViT", ["--setup", "overfit"], /--setup does not apply to --task vit/],
     ["bad set-up", ["--task", "captioning", "--setup", "long"], /--setup: expected train or overfit/],

@@ -8,7 +8,6 @@
  * FILE` (that end event, rewritten after every finished run), `--plot FILE.svg` (loss curves).
  * Ctrl-C stops the run in progress and keeps the finished runs' rows (exit 130).
  */
-import { extname } from "node:path";
 import type { Command } from "commander";
 import { loadCocoData, resolveCocoSource } from "../../core/data/coco.ts";
 import { XtError } from "../../core/errors.ts";
@@ -24,6 +23,7 @@ import { runStudy, type RunCurve, type StudyOptions, type StudyResult } from "..
 import { parseIntFlag, parseNumberFlag } from "../flags.ts";
 import { INTERRUPT_EXIT_CODE } from "../render/interrupt.ts";
 import { plotSvg } from "../render/figures/line_chart.ts";
+import { figureFormat, writeFigure } from "../render/figures/write_figure.ts";
 import { makeStyle } from "../render/style.ts";
 import { studyTable, type StudyColumn } from "../render/study_table.ts";
 import { withTrainingOutput } from "../training_output.ts";
@@ -133,9 +133,9 @@ export function parseNameList<T extends string>(flag: string, raw: string | unde
   return out as T[];
 }
 
-/** --plot must be an SVG and --results a file name: checked before any training. */
+/** --plot must name a figure format and --results a file: checked before any training. */
 function checkOutputFiles(o: StudyOutputFlags): void {
-  if (o.plot !== undefined && extname(o.plot).toLowerCase() !== ".svg") throw new XtError(`--plot: expected a .svg file name, got '${o.plot}'`, 2);
+  if (o.plot !== undefined) figureFormat(o.plot, "--plot");
   if (o.results === "") throw new XtError("--results: expected a file name", 2);
 }
 
@@ -148,7 +148,7 @@ async function runStudyCommand<V>(o: StudyOutputFlags, study: Omit<StudyOptions<
   const r = await withTrainingOutput({ ...o, printEvery }, undefined, (sink) =>
     runStudy({ ...study, sink, signal: stopSignal(), onRows: writeRows }));
   writeRows(r.end);
-  if (o.plot) writeFileAtomic(o.plot, lossCurvesSvg(r.curves, plotTitle));
+  if (o.plot) await writeFigure(o.plot, lossCurvesSvg(r.curves, plotTitle), "--plot");
   return r;
 }
 
@@ -203,15 +203,19 @@ function attentionColumns(task: "vit" | "captioning"): StudyColumn[] {
     { title: "largest w end", metric: "largest_weight_end", digits: 3 },
     { title: "q/k grad first", metric: "qk_grad_norm", digits: 4 },
     { title: "q/k grad last", metric: "qk_grad_norm_end", digits: 4 },
+    { title: "head dist spread", metric: "head_distance_spread", digits: 3 },
   ];
 }
 
-/** Layers present in a row's per-layer metrics (entropy_end_l1 …). */
+/** Layers present in a row's per-layer measures (entropy_end_l1 …). */
 function layersOf(v: StudyVariant): number {
   let L = 0;
-  while (v.metrics[`entropy_end_l${L + 1}`]) L++;
+  while (v.detail?.[`entropy_end_l${L + 1}`]) L++;
   return L;
 }
+
+/** The same row with its detail as its measures (for the per-layer tables). */
+const detailRow = (v: StudyVariant): StudyVariant => ({ ...v, metrics: v.detail ?? {} });
 
 /** The tables printed after `ablate attention`. */
 export function attentionReport(r: StudyResult, task: "vit" | "captioning", bold: (s: string) => string = (s) => s): string {
@@ -223,10 +227,11 @@ export function attentionReport(r: StudyResult, task: "vit" | "captioning", bold
   if (L > 0) {
     const perLayer = (prefix: string): StudyColumn[] => Array.from({ length: L }, (_, l) => ({ title: `layer ${l + 1}`, metric: `${prefix}_l${l + 1}`, digits: 3 }));
     out.push("", bold(`Attention entropy per layer at initialisation (nats, mean over ${task === "vit" ? "images, heads and patches" : "captions, heads and tokens"})`));
-    out.push(...studyTable(r.variants, perLayer("entropy_init"), bold));
+    const rows = r.variants.map(detailRow);
+    out.push(...studyTable(rows, perLayer("entropy_init"), bold));
     out.push("", bold("Attention entropy per layer after training (nats)"));
-    out.push(...studyTable(r.variants, perLayer("entropy_end"), bold));
-    const heads = r.variants.filter((v) => v.name === "full" || v.name === "one-head");
+    out.push(...studyTable(rows, perLayer("entropy_end"), bold));
+    const heads = rows.filter((v) => v.name === "full" || v.name === "one-head");
     if (heads.length) {
       const unit = task === "vit" ? "patch-grid units" : "token positions";
       const cell = (l: number) => (v: StudyVariant): string => {
@@ -303,7 +308,7 @@ function addStudyOutputFlags(c: Command): Command {
   return c
     .option("--seeds <list>", `comma-separated seeds; each variant runs once per seed (default ${DEFAULT_SEEDS.join(",")})`)
     .option("--results <file>", "write the study's end event (every variant's measures per seed, mean and std) as JSON, rewritten after every run")
-    .option("--plot <file.svg>", "write the training-loss curves of all variants (mean over seeds) as an SVG")
+    .option("--plot <file>", "write the training-loss curves of all variants (mean over seeds) as an SVG or PNG (by the extension)")
     .option("--json", "print JSON lines: each run's start/step/epoch events, then one end event with the variants")
     .option("--plain", "plain progress lines")
     .option("--print-every <n>", "print every n steps (default 10)")

@@ -64,22 +64,31 @@ export function attentionVariantSpecs(names: readonly AttentionVariantName[], he
   });
 }
 
-/** Measures of the attention blocks at one moment, as study metrics with a suffix ("init", "end"). */
-function attentionMetrics(stats: BlockStats[], when: "init" | "end", withHeads: boolean): Record<string, number> {
-  const m: Record<string, number> = {};
+/**
+ * Measures of the attention blocks at one moment, with a suffix ("init", "end"): headline ones
+ * (averaged over the layers) and per-layer / per-head ones (the detail).
+ */
+function attentionMeasures(stats: BlockStats[], when: "init" | "end"): { metrics: Record<string, number>; detail: Record<string, number> } {
   const avg = (f: (b: BlockStats) => number): number => stats.reduce((s, b) => s + f(b), 0) / stats.length;
-  m[`entropy_${when}`] = avg((b) => b.entropy);
-  m[`max_weight_${when}`] = avg((b) => b.rowMax);
-  m[`largest_weight_${when}`] = Math.max(...stats.map((b) => b.largest));
+  const metrics: Record<string, number> = {
+    [`entropy_${when}`]: avg((b) => b.entropy),
+    [`max_weight_${when}`]: avg((b) => b.rowMax),
+    [`largest_weight_${when}`]: Math.max(...stats.map((b) => b.largest)),
+  };
+  const detail: Record<string, number> = {};
   stats.forEach((b, l) => {
-    m[`entropy_${when}_l${l + 1}`] = b.entropy;
+    detail[`entropy_${when}_l${l + 1}`] = b.entropy;
+    detail[`max_weight_${when}_l${l + 1}`] = b.rowMax;
   });
-  if (withHeads) {
+  if (when === "end") {
+    // How far the heads look, and how differently: the mean over layers of (farthest − nearest head).
+    metrics.attn_distance = avg((b) => b.headDistance.reduce((s, d) => s + d, 0) / b.headDistance.length);
+    metrics.head_distance_spread = avg((b) => Math.max(...b.headDistance) - Math.min(...b.headDistance));
     stats.forEach((b, l) => b.headDistance.forEach((d, h) => {
-      m[`attn_distance_l${l + 1}_h${h + 1}`] = d;
+      detail[`attn_distance_l${l + 1}_h${h + 1}`] = d;
     }));
   }
-  return m;
+  return { metrics, detail };
 }
 
 /** Records the query/key gradient norm of the first and of the last `steps` backward passes. */
@@ -164,7 +173,8 @@ export async function runVitAttention(s: VitAttentionSetup, v: AttentionVariant,
     afterBackward: grads.afterBackward,
   });
   if (r.interrupted) return { metrics: {}, losses: tap.losses, interrupted: true };
-  const end = measure(model);
+  const a0 = attentionMeasures(init, "init");
+  const a1 = attentionMeasures(measure(model), "end");
   const last = r.results.train_loss.length - 1;
   return {
     metrics: {
@@ -174,9 +184,10 @@ export async function runVitAttention(s: VitAttentionSetup, v: AttentionVariant,
       test_loss: r.results.test_loss[last]!,
       qk_grad_norm: grads.first(),
       qk_grad_norm_end: grads.last(),
-      ...attentionMetrics(init, "init", false),
-      ...attentionMetrics(end, "end", true),
+      ...a0.metrics,
+      ...a1.metrics,
     },
+    detail: { ...a0.detail, ...a1.detail },
     losses: tap.losses,
     interrupted: false,
   };
@@ -234,7 +245,8 @@ export async function runCaptioningAttention(s: CaptioningAttentionSetup, v: Att
   const h = solver.lossHistory;
   let lastEpoch = 0;
   for (let i = h.length - ipe; i < h.length; i++) lastEpoch += h[i]!;
-  const end = captioningAttention(model, data, s.probe);
+  const a0 = attentionMeasures(init, "init");
+  const a1 = attentionMeasures(captioningAttention(model, data, s.probe), "end");
   const valLoss = evaluateCaptioningLoss(model, data.val, data.captionLength, data.featureDim, s.valCaptions, Math.max(solver.batchSize, 50));
   return {
     metrics: {
@@ -243,9 +255,10 @@ export async function runCaptioningAttention(s: CaptioningAttentionSetup, v: Att
       val_loss: valLoss,
       qk_grad_norm: grads.first(),
       qk_grad_norm_end: grads.last(),
-      ...attentionMetrics(init, "init", false),
-      ...attentionMetrics(end, "end", true),
+      ...a0.metrics,
+      ...a1.metrics,
     },
+    detail: { ...a0.detail, ...a1.detail },
     losses: tap.losses,
     interrupted: false,
   };

@@ -47,7 +47,10 @@ export interface StudyVariant {
   name: string;
   params: Record<string, unknown>;
   seeds: number[];
+  /** The headline measures (what `xt plot` draws, one panel each). */
   metrics: Record<string, StudyMetric>;
+  /** Finer measures in the same form (per layer, per head), kept apart from the headline ones. */
+  detail?: Record<string, StudyMetric>;
 }
 
 export interface StepEvent {

@@ -37,6 +37,14 @@ describe("meanStd and aggregate", () => {
     const rows = aggregate(variants, [{ variant: "b", seed: 3, metrics: { m: 1, bad: Number.NaN } }]);
     expect(rows).toEqual([{ name: "b", params: { k: 2 }, seeds: [3], metrics: { m: { mean: 1, std: 0, values: [1] } } }]);
   });
+  test("the detail is aggregated like the metrics, apart from them", () => {
+    const rows = aggregate(variants, [
+      { variant: "a", seed: 1, metrics: { m: 1 }, detail: { d: 2 } },
+      { variant: "a", seed: 2, metrics: { m: 3 }, detail: { d: 4 } },
+    ]);
+    expect(rows[0]!.detail).toEqual({ d: { mean: 3, std: Math.SQRT2, values: [2, 4] } });
+    expect(Object.keys(rows[0]!.metrics)).toEqual(["m"]);
+  });
 });
 
 describe("runStudy", () => {

@@ -30,6 +30,8 @@ export interface RunContext {
 export interface RunOutcome {
   /** Each measure's value for this run (non-finite values leave the measure out of the variant's row). */
   metrics: Record<string, number>;
+  /** Finer measures (per layer, per head): the variant's `detail`. */
+  detail?: Record<string, number>;
   /** The training loss of every step (for the loss-curve plot). */
   losses: number[];
   interrupted: boolean;
@@ -70,19 +72,33 @@ export function meanStd(values: number[]): StudyMetric {
   return { mean, std, values: [...values] };
 }
 
+/** A finished run's measures. */
+export interface FinishedRun {
+  variant: string;
+  seed: number;
+  metrics: Record<string, number>;
+  detail?: Record<string, number>;
+}
+
+/** Each measure over the runs, where every run has a finite value for it. */
+function aggregateMeasures(runs: Record<string, number>[]): Record<string, StudyMetric> {
+  const out: Record<string, StudyMetric> = {};
+  for (const k of new Set(runs.flatMap((r) => Object.keys(r)))) {
+    const values = runs.map((r) => r[k]);
+    if (values.every((x): x is number => typeof x === "number" && Number.isFinite(x))) out[k] = meanStd(values);
+  }
+  return out;
+}
+
 /** The rows of the finished runs: variants in the study's order, those with no finished run left out. */
-export function aggregate<V>(variants: StudyVariantSpec<V>[], finished: { variant: string; seed: number; metrics: Record<string, number> }[]): StudyVariant[] {
+export function aggregate<V>(variants: StudyVariantSpec<V>[], finished: FinishedRun[]): StudyVariant[] {
   const out: StudyVariant[] = [];
   for (const v of variants) {
     const runs = finished.filter((r) => r.variant === v.name);
     if (runs.length === 0) continue;
-    const names = [...new Set(runs.flatMap((r) => Object.keys(r.metrics)))];
-    const metrics: Record<string, StudyMetric> = {};
-    for (const k of names) {
-      const values = runs.map((r) => r.metrics[k]);
-      if (values.every((x): x is number => typeof x === "number" && Number.isFinite(x))) metrics[k] = meanStd(values);
-    }
-    out.push({ name: v.name, params: { ...v.params }, seeds: runs.map((r) => r.seed), metrics });
+    const row: StudyVariant = { name: v.name, params: { ...v.params }, seeds: runs.map((r) => r.seed), metrics: aggregateMeasures(runs.map((r) => r.metrics)) };
+    if (runs.some((r) => r.detail)) row.detail = aggregateMeasures(runs.map((r) => r.detail ?? {}));
+    out.push(row);
   }
   return out;
 }
@@ -92,7 +108,7 @@ export async function runStudy<V>(o: StudyOptions<V>): Promise<StudyResult> {
   const steps = plan.map(({ v }) => o.plannedSteps(v.value));
   const totalSteps = steps.reduce((s, n) => s + n, 0);
   const t0 = performance.now();
-  const finished: { variant: string; seed: number; metrics: Record<string, number> }[] = [];
+  const finished: FinishedRun[] = [];
   const curves: RunCurve[] = [];
   let stepsDone = 0;
   let interrupted = false;
@@ -118,7 +134,7 @@ export async function runStudy<V>(o: StudyOptions<V>): Promise<StudyResult> {
       interrupted = true;
       break;
     }
-    finished.push({ variant: v.name, seed, metrics: r.metrics });
+    finished.push({ variant: v.name, seed, metrics: r.metrics, ...(r.detail ? { detail: r.detail } : {}) });
     curves.push({ variant: v.name, seed, losses: r.losses });
     o.onRows?.(endEvent());
     if (o.signal?.aborted && i + 1 < plan.length) {
