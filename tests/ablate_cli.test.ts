@@ -189,3 +189,64 @@ describe("usage errors name the flag and exit 2", () => {
     expect(existsSync(f)).toBe(false);
   });
 });
+
+describe("xt ablate small-data", () => {
+  const TINY = ["--dataset", "mnist", "--data-dir", FIX, "--embed-dim", "16", "--layers", "1", "--heads", "2", "--ffn-dim", "16", "--batch-size", "4", "--max-test", "4"];
+
+  test("--json: every model at every size (sizes ascending, 'all' the whole set), the same steps each; the measures", () => {
+    const results = join(TMP, "small.json");
+    const r = xt("ablate", "small-data", ...TINY, "--sizes", "all,4", "--steps", "3", "--seeds", "1,2", "--json", "--results", results);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const ev = events(r.stdout);
+    const starts = ev.filter((e) => e.type === "start");
+    expect(starts.length).toBe(8);
+    expect(starts.every((e) => e.totalSteps === 3)).toBe(true);
+    const end = ev.at(-1)!;
+    expect(end).toMatchObject({ type: "end", command: "ablate small-data", steps: 24 });
+    expect(end.variants.map((v: Ev) => v.name)).toEqual(["vit@4", "vit+small-patch@4", "vit@10", "vit+small-patch@10"]);
+    for (const v of end.variants) expectShape(v, [1, 2]);
+    expect(end.variants[0].params).toEqual({ model: "vit", trainImages: 4, patchSize: 7 });
+    expect(end.variants[1].params).toEqual({ model: "vit+small-patch", trainImages: 4, patchSize: 4 });
+    expect(Object.keys(end.variants[0].metrics).sort()).toEqual(["generalization_gap", "parameters", "test_acc", "test_loss", "train_acc", "train_loss"]);
+    const m = end.variants[0].metrics;
+    expect(m.generalization_gap.values[0]).toBeCloseTo(m.train_acc.values[0] - m.test_acc.values[0], 12);
+    // 4 images in batches of 4: 3 steps are 3 passes; 10 images: 3 batches a pass.
+    expect(end.variants[0].detail.passes.mean).toBe(3);
+    expect(end.variants[2].detail.passes.mean).toBe(1);
+    expect(JSON.parse(readFileSync(results, "utf8"))).toEqual(end);
+  });
+
+  test("one pass of steps is `xt train vit --epochs 1` on the same images: the same step losses and test accuracy", () => {
+    const r = xt("ablate", "small-data", ...TINY, "--sizes", "8", "--steps", "2", "--models", "vit", "--seeds", "231", "--json");
+    expect(r.code).toBe(0);
+    const t = xt("train", "vit", ...TINY, "--max-train", "8", "--epochs", "1", "--seed", "231", "--json", "--save", join(TMP, "small-plain"));
+    expect(t.code).toBe(0);
+    const losses = (out: string) => events(out).filter((e) => e.type === "step").map((e) => e.loss);
+    expect(losses(r.stdout)).toEqual(losses(t.stdout));
+    expect(events(r.stdout).at(-1)!.variants[0].metrics.test_acc.mean).toBe(events(t.stdout).at(-1)!.accuracy);
+  });
+
+  test("the table: a row per model, a column per size", () => {
+    const r = xt("ablate", "small-data", ...TINY, "--sizes", "4,8", "--steps", "2", "--plain");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/Test accuracy by training-set size \(2 steps/);
+    expect(r.stdout).toMatch(/^variant +seeds +params +4 images +8 images$/m);
+    expect(r.stdout).toMatch(/^vit +1 +[\d,]+ +[\d.]+ +[\d.]+$/m);
+    expect(r.stdout).toMatch(/^vit\+small-patch +1 /m);
+  });
+
+  const cases: [string, string[], RegExp][] = [
+    ["a size larger than the set", ["--sizes", "11"], /--sizes: 11 is more than the 10 training images/],
+    ["a size twice", ["--sizes", "4,all,4"], /--sizes: '4,all,4' names a size twice/],
+    ["an unknown model", ["--models", "vit,resnet"], /--models: unknown 'resnet'/],
+    ["a bad step count", ["--steps", "0"], /--steps: 0 is out of range/],
+  ];
+  for (const [what, args, msg] of cases) {
+    test(`usage: ${what}`, () => {
+      const r = xt("ablate", "small-data", ...TINY, ...args);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(msg);
+    });
+  }
+});

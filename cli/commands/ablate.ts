@@ -1,102 +1,31 @@
 /**
- * The studies behind the notebook's inline questions:
- *   xt ablate attention    Q1: full / one-head / no-scale / no-proj attention, ViT or captioning
- *   xt ablate small-data   Q2: the ViT against a small CNN on training subsets, and the ViT with
- *                          each small-data technique
- * One dashboard for the whole study (run i of n, seed, the study's ETA), a table at the end,
- * `--json` (each run's start/step/epoch events, then one `end` event with `variants`), `--results
- * FILE` (that end event, rewritten after every finished run), `--plot FILE.svg` (loss curves).
- * Ctrl-C stops the run in progress and keeps the finished runs' rows (exit 130).
+ * `xt ablate attention` (Inline Question 1): full / one-head / no-scale / no-proj attention on the
+ * ViT or the captioning transformer, each from the same seeds on the same data, and the tables of
+ * what they measure. `xt ablate` also holds `small-data` (ablate_small_data.ts); the study plumbing
+ * (seeds, output, Ctrl-C keeping rows) is cli/study.ts.
  */
 import type { Command } from "commander";
 import { loadCocoData, resolveCocoSource } from "../../core/data/coco.ts";
 import { XtError } from "../../core/errors.ts";
-import { writeFileAtomic } from "../../core/io/atomic_write.ts";
 import { NumpyRandomState } from "../../core/random/index.ts";
 import {
   ATTENTION_VARIANT_NAMES, attentionVariantSpecs, captioningAttentionSteps, runCaptioningAttention, runVitAttention, vitAttentionSteps,
   type AttentionVariant, type AttentionVariantName, type CaptioningAttentionSetup, type VitAttentionSetup,
 } from "../../core/train/attention_ablation.ts";
-import type { EndEvent, StudyVariant } from "../../core/train/events.ts";
-import { stopSignal } from "../../core/train/stop.ts";
-import { runStudy, type RunCurve, type StudyOptions, type StudyResult } from "../../core/train/study.ts";
+import type { StudyVariant } from "../../core/train/events.ts";
+import type { StudyOptions, StudyResult } from "../../core/train/study.ts";
+import { VIT_TRAIN_DEFAULTS } from "../../core/train/vit_config.ts";
 import { parseIntFlag, parseNumberFlag } from "../flags.ts";
+import { parentCommand } from "../options.ts";
 import { INTERRUPT_EXIT_CODE } from "../render/interrupt.ts";
-import { plotSvg } from "../render/figures/line_chart.ts";
-import { figureFormat, writeFigure } from "../render/figures/write_figure.ts";
 import { makeStyle } from "../render/style.ts";
 import { studyTable, type StudyColumn } from "../render/study_table.ts";
-import { withTrainingOutput } from "../training_output.ts";
-import { parentCommand } from "../options.ts";
+import {
+  addStudyOutputFlags, checkOutputFiles, loadVitStudyData, parseNameList, parseSeeds, runStudyCommand, type StudyOutputFlags, type VitStudyFlags,
+} from "../study.ts";
 import { OVERFIT_DEFAULTS, TRAIN_DEFAULTS } from "./captioning.ts";
-import { addModelFlags, modelsOf, parseModelFlags, type VitModelFlags } from "./vit.ts";
-import { takeFirst } from "../../core/data/dataloader.ts";
-import type { ImageDataset, ImageDatasetName } from "../../core/data/image_dataset.ts";
-import { DATASET_SHAPES, resolveModelConfig, validateModelConfig, VIT_TRAIN_DEFAULTS, type VitModelConfig } from "../../core/train/vit_config.ts";
-import { loadVitSplit, parseDatasetName } from "../../core/train/vit_data.ts";
-
-interface StudyOutputFlags {
-  seeds?: string;
-  json?: boolean;
-  plain?: boolean;
-  printEvery?: string;
-  color?: boolean;
-  plot?: string;
-  results?: string;
-}
-
-/** The data, optimiser and model flags of a study that trains ViTs (as `train vit` takes them). */
-export interface VitStudyFlags extends VitModelFlags {
-  dataset?: string;
-  dataDir?: string;
-  lr?: string;
-  weightDecay?: string;
-  batchSize?: string;
-  epochs?: string;
-  maxTrain?: string;
-  maxTest?: string;
-}
-
-/** What those flags set up: the images (cut to --max-train/--max-test) and a ViT that fits them. */
-export interface VitStudyData {
-  name: ImageDatasetName;
-  train: ImageDataset;
-  test: ImageDataset;
-  model: VitModelConfig;
-  lr: number;
-  weightDecay: number;
-  batchSize: number;
-  epochs: number;
-}
-
-/**
- * Parses the flags over `train vit`'s defaults for the data set, with the study's own defaults
- * for the run length and subsets; checks the model flags before reading the images, then that
- * the model fits them.
- */
-export function loadVitStudyData(o: VitStudyFlags, defaults: { epochs: number; maxTrain?: number; maxTest?: number }): VitStudyData {
-  const name = o.dataset === undefined ? "fashion-mnist" : parseDatasetName(o.dataset);
-  const d = VIT_TRAIN_DEFAULTS[name];
-  const flags = parseModelFlags(o);
-  const lr = o.lr === undefined ? d.lr : parseNumberFlag("--lr", o.lr, 0);
-  const weightDecay = o.weightDecay === undefined ? d.weightDecay : parseNumberFlag("--weight-decay", o.weightDecay, 0);
-  const batchSize = o.batchSize === undefined ? d.batchSize : parseIntFlag("--batch-size", o.batchSize, 1);
-  const epochs = o.epochs === undefined ? defaults.epochs : parseIntFlag("--epochs", o.epochs, 1);
-  const maxTrain = o.maxTrain === undefined ? defaults.maxTrain : parseIntFlag("--max-train", o.maxTrain, 1);
-  const maxTest = o.maxTest === undefined ? defaults.maxTest : parseIntFlag("--max-test", o.maxTest, 1);
-  // The model flags that do not need the images, checked before 60,000 of them are read.
-  const given = Object.fromEntries(Object.entries(flags).filter(([, v]) => v !== undefined));
-  validateModelConfig({ ...d.model, imgSize: DATASET_SHAPES[name].size, inChannels: DATASET_SHAPES[name].channels, ...given });
-  const train = takeFirst(loadVitSplit(name, "train", o.dataDir), maxTrain);
-  const test = takeFirst(loadVitSplit(name, "test", o.dataDir), maxTest);
-  const shape = { channels: train.channels, height: train.height, width: train.width, numClasses: train.classes.length };
-  const model = resolveModelConfig(d.model, shape, flags);
-  if (model.imgSize !== train.height || model.inChannels !== train.channels || train.height !== train.width) {
-    throw new XtError(`--img-size/--in-channels: the model takes ${model.inChannels}×${model.imgSize}×${model.imgSize} images, ${train.source} has ${train.channels}×${train.height}×${train.width}; leave them out to follow the data`, 2);
-  }
-  validateModelConfig(model);
-  return { name, train, test, model, lr, weightDecay, batchSize, epochs };
-}
+import { registerSmallData } from "./ablate_small_data.ts";
+import { addModelFlags, modelsOf } from "./vit.ts";
 
 export interface AblateAttentionFlags extends VitStudyFlags, StudyOutputFlags {
   task?: string;
@@ -107,75 +36,10 @@ export interface AblateAttentionFlags extends VitStudyFlags, StudyOutputFlags {
   valCaptions?: string;
 }
 
-export const DEFAULT_SEEDS = [231, 0, 1];
-
 /** The study-length defaults of `ablate attention --task vit` (the rest: `train vit`'s). */
 export const ATTENTION_VIT_DEFAULTS = { maxTrain: 10000, maxTest: 2000, epochs: 2, probe: 256, gradSteps: 10 };
 /** `ablate attention --task captioning`: the probe and validation captions, the steps whose gradients are read. */
 export const ATTENTION_CAPTIONING_DEFAULTS = { setup: "train" as "train" | "overfit", probe: 100, valCaptions: 1000, gradSteps: 10 };
-
-/** "231,0,1" → [231, 0, 1] (distinct whole numbers). */
-export function parseSeeds(raw: string | undefined): number[] {
-  if (raw === undefined) return [...DEFAULT_SEEDS];
-  const parts = raw.split(",").map((s) => s.trim());
-  const seeds = parts.map((p) => parseIntFlag("--seeds", p, 0, 0xffffffff));
-  if (new Set(seeds).size !== seeds.length) throw new XtError(`--seeds: '${raw}' names a seed twice`, 2);
-  return seeds;
-}
-
-/** A comma-separated subset of `names`, in the order given; all of them when absent. */
-export function parseNameList<T extends string>(flag: string, raw: string | undefined, names: readonly T[]): T[] {
-  if (raw === undefined) return [...names];
-  const out = raw.split(",").map((s) => s.trim()).filter((s) => s !== "");
-  for (const n of out) if (!names.includes(n as T)) throw new XtError(`${flag}: unknown '${n}' (${names.join(", ")})`, 2);
-  if (out.length === 0) throw new XtError(`${flag}: name at least one of ${names.join(", ")}`, 2);
-  if (new Set(out).size !== out.length) throw new XtError(`${flag}: '${raw}' names one twice`, 2);
-  return out as T[];
-}
-
-/** --plot must name a figure format and --results a file: checked before any training. */
-function checkOutputFiles(o: StudyOutputFlags): void {
-  if (o.plot !== undefined) figureFormat(o.plot, "--plot");
-  if (o.results === "") throw new XtError("--results: expected a file name", 2);
-}
-
-/** Runs a study with the output its flags ask for; writes --results after every run and --plot at the end. */
-async function runStudyCommand<V>(o: StudyOutputFlags, study: Omit<StudyOptions<V>, "sink" | "signal" | "onRows">, plotTitle: string): Promise<StudyResult> {
-  const printEvery = o.printEvery === undefined ? 10 : parseIntFlag("--print-every", o.printEvery, 1);
-  const writeRows = (end: EndEvent): void => {
-    if (o.results) writeFileAtomic(o.results, JSON.stringify(end, null, 1) + "\n");
-  };
-  const r = await withTrainingOutput({ ...o, printEvery }, undefined, (sink) =>
-    runStudy({ ...study, sink, signal: stopSignal(), onRows: writeRows }));
-  writeRows(r.end);
-  if (o.plot) await writeFigure(o.plot, lossCurvesSvg(r.curves, plotTitle), "--plot");
-  return r;
-}
-
-/**
- * The loss curves of a study: per variant, the mean over its finished seeds at each step, smoothed
- * by a moving average over about 1/50 of the run.
- */
-export function lossCurvesSvg(curves: RunCurve[], title: string): string {
-  const names = [...new Set(curves.map((c) => c.variant))];
-  const longest = Math.max(1, ...curves.map((c) => c.losses.length));
-  const k = Math.max(1, Math.round(longest / 50));
-  const series = names.map((name) => {
-    const runs = curves.filter((c) => c.variant === name);
-    const n = Math.min(...runs.map((r) => r.losses.length));
-    const mean = Array.from({ length: n }, (_, i) => runs.reduce((s, r) => s + r.losses[i]!, 0) / runs.length);
-    const points: [number, number][] = [];
-    let acc = 0;
-    for (let i = 0; i < n; i++) {
-      acc += mean[i]!;
-      if (i >= k) acc -= mean[i - k]!;
-      if (i >= k - 1) points.push([i + 1, acc / k]);
-    }
-    return { name: `${name} (${runs.length} seed${runs.length === 1 ? "" : "s"})`, points };
-  });
-  const sub = k > 1 ? `, moving average over ${k} steps` : "";
-  return plotSvg(series, { title: `${title}${sub}`, xlabel: "Step", ylabel: "Training loss" });
-}
 
 // ---------------------------------------------------------------------------------------------
 // ablate attention
@@ -304,17 +168,6 @@ export async function runAblateAttention(o: AblateAttentionFlags): Promise<numbe
 
 // ---------------------------------------------------------------------------------------------
 
-function addStudyOutputFlags(c: Command): Command {
-  return c
-    .option("--seeds <list>", `comma-separated seeds; each variant runs once per seed (default ${DEFAULT_SEEDS.join(",")})`)
-    .option("--results <file>", "write the study's end event (every variant's measures per seed, mean and std) as JSON, rewritten after every run")
-    .option("--plot <file>", "write the training-loss curves of all variants (mean over seeds) as an SVG or PNG (by the extension)")
-    .option("--json", "print JSON lines: each run's start/step/epoch events, then one end event with the variants")
-    .option("--plain", "plain progress lines")
-    .option("--print-every <n>", "print every n steps (default 10)")
-    .option("--no-color", "no colour");
-}
-
 export function registerAblate(program: Command, exit: (code: number) => void): void {
   const ablate = parentCommand(program, "ablate", "studies that answer the notebook's inline questions (docs/inline-questions.md)");
   const a = ablate.command("attention").description(
@@ -337,4 +190,5 @@ export function registerAblate(program: Command, exit: (code: number) => void): 
     .option("--probe <n>", `the attention is measured on the first n test images (vit, default ${ATTENTION_VIT_DEFAULTS.probe}) or val captions (captioning, default ${ATTENTION_CAPTIONING_DEFAULTS.probe})`)
     .option("--grad-steps <n>", `the query/key gradient norm is averaged over the first n steps, and over the last n (default ${ATTENTION_VIT_DEFAULTS.gradSteps})`)
     .action(async (opts: AblateAttentionFlags) => exit(await runAblateAttention(opts)));
+  registerSmallData(ablate, exit);
 }
