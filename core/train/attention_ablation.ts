@@ -108,6 +108,18 @@ function gradRecorder(model: Module, steps: number): { afterBackward: () => void
   };
 }
 
+/** A finished run's measures: the task's own (losses, accuracy), the parameters, gradients and attention. */
+function finishedRun(model: Module, own: Record<string, number>, grads: { first(): number; last(): number }, init: BlockStats[], end: BlockStats[], losses: number[]): RunOutcome {
+  const a0 = attentionMeasures(init, "init");
+  const a1 = attentionMeasures(end, "end");
+  return {
+    metrics: { parameters: model.numParameters(), ...own, qk_grad_norm: grads.first(), qk_grad_norm_end: grads.last(), ...a0.metrics, ...a1.metrics },
+    detail: { ...a0.detail, ...a1.detail },
+    losses,
+    interrupted: false,
+  };
+}
+
 /** Taps a run's step events for its loss curve. */
 function lossTap(sink: EventSink): { sink: EventSink; losses: number[] } {
   const losses: number[] = [];
@@ -173,24 +185,10 @@ export async function runVitAttention(s: VitAttentionSetup, v: AttentionVariant,
     afterBackward: grads.afterBackward,
   });
   if (r.interrupted) return { metrics: {}, losses: tap.losses, interrupted: true };
-  const a0 = attentionMeasures(init, "init");
-  const a1 = attentionMeasures(measure(model), "end");
+  const end = measure(model);
   const last = r.results.train_loss.length - 1;
-  return {
-    metrics: {
-      parameters: model.numParameters(),
-      train_loss: r.results.train_loss[last]!,
-      test_acc: r.results["test_acc@1"][last]!,
-      test_loss: r.results.test_loss[last]!,
-      qk_grad_norm: grads.first(),
-      qk_grad_norm_end: grads.last(),
-      ...a0.metrics,
-      ...a1.metrics,
-    },
-    detail: { ...a0.detail, ...a1.detail },
-    losses: tap.losses,
-    interrupted: false,
-  };
+  const own = { train_loss: r.results.train_loss[last]!, test_acc: r.results["test_acc@1"][last]!, test_loss: r.results.test_loss[last]! };
+  return finishedRun(model, own, grads, init, end, tap.losses);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -245,21 +243,7 @@ export async function runCaptioningAttention(s: CaptioningAttentionSetup, v: Att
   const h = solver.lossHistory;
   let lastEpoch = 0;
   for (let i = h.length - ipe; i < h.length; i++) lastEpoch += h[i]!;
-  const a0 = attentionMeasures(init, "init");
-  const a1 = attentionMeasures(captioningAttention(model, data, s.probe), "end");
+  const end = captioningAttention(model, data, s.probe);
   const valLoss = evaluateCaptioningLoss(model, data.val, data.captionLength, data.featureDim, s.valCaptions, Math.max(solver.batchSize, 50));
-  return {
-    metrics: {
-      parameters: model.numParameters(),
-      train_loss: lastEpoch / ipe,
-      val_loss: valLoss,
-      qk_grad_norm: grads.first(),
-      qk_grad_norm_end: grads.last(),
-      ...a0.metrics,
-      ...a1.metrics,
-    },
-    detail: { ...a0.detail, ...a1.detail },
-    losses: tap.losses,
-    interrupted: false,
-  };
+  return finishedRun(model, { train_loss: lastEpoch / ipe, val_loss: valLoss }, grads, init, end, tap.losses);
 }
