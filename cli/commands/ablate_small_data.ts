@@ -90,7 +90,7 @@ export function smallDataReport(r: StudyResult, models: string[], sizes: number[
     bold(`Test accuracy by training-set size (${steps} steps of the same batch size each; seeds ${seeds.join(", ")}${r.interrupted ? " — interrupted: finished runs only" : ""})`),
     ...studyTable(rows("test_acc", 4), [params, ...columns(4)], bold),
     "",
-    bold("Training top-1 over the last pass minus test accuracy (how much was memorised rather than learned)"),
+    bold("Training top-1 at the end of the run minus test accuracy (how much was memorised rather than learned)"),
     ...studyTable(rows("generalization_gap", 4), columns(4), bold),
   ].join("\n");
 }

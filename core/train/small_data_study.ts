@@ -8,9 +8,10 @@
  * a smaller subset is seen more often, and only the number of distinct images changes. After the
  * steps: the test set in order, model.eval(), no grad.
  *
- * Measures per run: test accuracy and loss; the training loss and top-1 over the last pass's worth
- * of steps (the forward pass before each update) and the gap between that top-1 and the test
- * accuracy (how much the model memorised rather than learned); the parameter count.
+ * Measures per run: test accuracy and loss; the training loss and top-1 at the end of the run (the
+ * forward pass before each update, over the last tenth of the steps or the last pass when that is
+ * shorter) and the gap between that top-1 and the test accuracy (how much the model memorised
+ * rather than learned: about 0 while the images are still new to it); the parameter count.
  */
 import type { ImageBatch, TensorImageSet } from "../data/dataloader.ts";
 import { takeFirst } from "../data/dataloader.ts";
@@ -106,8 +107,9 @@ export async function runSmallData(s: SmallDataSetup, v: SmallDataVariant, ctx: 
   const batches = new ContinuedPasses(train, s.batchSize);
   const forward = v.model.forward ?? classifierForward;
   const losses: number[] = [];
-  // The last pass's worth of steps: the training loss and top-1 at the end of the run.
-  const window = Math.min(batches.length, s.steps);
+  // The training loss and top-1 at the end of the run: over its last tenth, or its last pass
+  // when a pass is shorter (every image once).
+  const window = Math.min(batches.length, Math.ceil(s.steps / 10));
   const recent: { loss: number; correct: number; examples: number }[] = [];
   let test = { loss: Number.NaN, accuracy: Number.NaN };
   const r = await trainLoop<ImageBatch>({
