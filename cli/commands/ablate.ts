@@ -103,7 +103,7 @@ export function attentionReport(r: StudyResult, task: "vit" | "captioning", bold
         for (let h = 1; v.metrics[`attn_distance_l${l}_h${h}`]; h++) vals.push(v.metrics[`attn_distance_l${l}_h${h}`]!.mean.toFixed(2));
         return vals.length ? vals.join(" ") : "-";
       };
-      out.push("", bold(`Mean attention distance per head after training (${unit}; one number per head, mean over seeds)`));
+      out.push("", bold(`Mean attention distance per head after training (${unit}; one number per head, from the nearest-looking to the farthest, mean over seeds)`));
       out.push(...studyTable(heads, Array.from({ length: L }, (_, l) => ({ title: `layer ${l + 1}`, metric: cell(l + 1) })), bold));
     }
   }

@@ -84,7 +84,9 @@ function attentionMeasures(stats: BlockStats[], when: "init" | "end"): { metrics
     // How far the heads look, and how differently: the mean over layers of (farthest − nearest head).
     metrics.attn_distance = avg((b) => b.headDistance.reduce((s, d) => s + d, 0) / b.headDistance.length);
     metrics.head_distance_spread = avg((b) => Math.max(...b.headDistance) - Math.min(...b.headDistance));
-    stats.forEach((b, l) => b.headDistance.forEach((d, h) => {
+    // Heads ranked from the nearest-looking to the farthest (a head's index means nothing across
+    // seeds: heads are interchangeable), so that the mean over seeds compares like with like.
+    stats.forEach((b, l) => [...b.headDistance].sort((x, y) => x - y).forEach((d, h) => {
       detail[`attn_distance_l${l + 1}_h${h + 1}`] = d;
     }));
   }
