@@ -75,6 +75,10 @@ describe("xt ablate attention --task vit", () => {
     expect(detail("one-head").attn_distance_l1_h1).toBeDefined();
     expect(detail("one-head").attn_distance_l1_h2).toBeUndefined();
     expect(m("one-head").head_distance_spread.mean).toBe(0); // one head: nothing to spread
+    // Heads are ranked within each run, the nearest-looking first.
+    for (const l of [1, 2]) for (let i = 0; i < 2; i++) {
+      expect(detail("full")[`attn_distance_l${l}_h1`].values[i]).toBeLessThanOrEqual(detail("full")[`attn_distance_l${l}_h2`].values[i]);
+    }
     // The headline entropy is the mean of the layers'.
     const e = detail("full");
     expect(m("full").entropy_end.values[0]).toBeCloseTo((e.entropy_end_l1.values[0] + e.entropy_end_l2.values[0]) / 2, 12);
