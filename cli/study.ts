@@ -1,8 +1,8 @@
 /**
  * What the studies (`xt ablate attention`, `xt ablate small-data`) share on the command line: the
  * seeds and name lists, the ViT data and model flags of a study, the output (one dashboard for the
- * whole study, --json, --results rewritten after every finished run, --plot of the loss curves)
- * and the loss-curve figure. Ctrl-C stops the run in progress and keeps the finished runs' rows.
+ * whole study, --json, --results rewritten after every finished run, --plot) and the loss-curve
+ * figure. Ctrl-C stops the run in progress and keeps the finished runs' rows.
  */
 import type { Command } from "commander";
 import { takeFirst } from "../core/data/dataloader.ts";
@@ -111,8 +111,8 @@ export function checkOutputFiles(o: StudyOutputFlags): void {
   if (o.results === "") throw new XtError("--results: expected a file name", 2);
 }
 
-/** Runs a study with the output its flags ask for; writes --results after every run and --plot at the end. */
-export async function runStudyCommand<V>(o: StudyOutputFlags, study: Omit<StudyOptions<V>, "sink" | "signal" | "onRows">, plotTitle: string): Promise<StudyResult> {
+/** Runs a study with the output its flags ask for; writes --results after every run and --plot (the figure `plot` draws) at the end. */
+export async function runStudyCommand<V>(o: StudyOutputFlags, study: Omit<StudyOptions<V>, "sink" | "signal" | "onRows">, plot: (r: StudyResult) => string): Promise<StudyResult> {
   const printEvery = o.printEvery === undefined ? 10 : parseIntFlag("--print-every", o.printEvery, 1);
   const writeRows = (end: EndEvent): void => {
     if (o.results) writeFileAtomic(o.results, JSON.stringify(end, null, 1) + "\n");
@@ -120,7 +120,7 @@ export async function runStudyCommand<V>(o: StudyOutputFlags, study: Omit<StudyO
   const r = await withTrainingOutput({ ...o, printEvery }, undefined, (sink) =>
     runStudy({ ...study, sink, signal: stopSignal(), onRows: writeRows }));
   writeRows(r.end);
-  if (o.plot) await writeFigure(o.plot, lossCurvesSvg(r.curves, plotTitle), "--plot");
+  if (o.plot) await writeFigure(o.plot, plot(r), "--plot");
   return r;
 }
 
@@ -149,11 +149,11 @@ export function lossCurvesSvg(curves: RunCurve[], title: string): string {
   return plotSvg(series, { title: `${title}${sub}`, xlabel: "Step", ylabel: "Training loss" });
 }
 
-export function addStudyOutputFlags(c: Command, seeds: readonly number[] = DEFAULT_SEEDS): Command {
+export function addStudyOutputFlags(c: Command, plot: string, seeds: readonly number[] = DEFAULT_SEEDS): Command {
   return c
     .option("--seeds <list>", `comma-separated seeds; each variant runs once per seed (default ${seeds.join(",")})`)
     .option("--results <file>", "write the study's end event (every variant's measures per seed, mean and std) as JSON, rewritten after every run")
-    .option("--plot <file>", "write the training-loss curves of all variants (mean over seeds) as an SVG or PNG (by the extension)")
+    .option("--plot <file>", `write ${plot} as an SVG or PNG (by the extension)`)
     .option("--json", "print JSON lines: each run's start/step/epoch events, then one end event with the variants")
     .option("--plain", "plain progress lines")
     .option("--print-every <n>", "print every n steps (default 10)")

@@ -231,9 +231,15 @@ describe("xt ablate small-data", () => {
     expect(events(r.stdout).at(-1)!.variants[0].metrics.test_acc.mean).toBe(events(t.stdout).at(-1)!.accuracy);
   });
 
-  test("the table: a row per model, a column per size", () => {
-    const r = xt("ablate", "small-data", ...TINY, "--sizes", "4,8", "--steps", "2", "--plain");
+  test("the table: a row per model, a column per size; --plot: test accuracy against the size, a line per model", () => {
+    const plot = join(TMP, "small-acc.svg");
+    const r = xt("ablate", "small-data", ...TINY, "--sizes", "4,8", "--steps", "2", "--plain", "--plot", plot);
     expect(r.code).toBe(0);
+    const svg = readFileSync(plot, "utf8");
+    expect(svg).toContain("test accuracy by training-set size (2 steps each)");
+    expect(svg).toContain("training images, log10 (4, 8)");
+    expect(svg).toContain(">vit+small-patch<");
+    expect(svg.match(/<polyline/g)!.length).toBeGreaterThanOrEqual(2);
     expect(r.stdout).toMatch(/Test accuracy by training-set size \(2 steps/);
     expect(r.stdout).toMatch(/^variant +seeds +params +4 images +8 images$/m);
     expect(r.stdout).toMatch(/^vit +1 +[\d,]+ +[\d.]+ +[\d.]+$/m);

@@ -21,7 +21,8 @@ import { INTERRUPT_EXIT_CODE } from "../render/interrupt.ts";
 import { makeStyle } from "../render/style.ts";
 import { studyTable, type StudyColumn } from "../render/study_table.ts";
 import {
-  addStudyOutputFlags, checkOutputFiles, loadVitStudyData, parseNameList, parseSeeds, runStudyCommand, type StudyOutputFlags, type VitStudyFlags,
+  addStudyOutputFlags, checkOutputFiles, loadVitStudyData, lossCurvesSvg, parseNameList, parseSeeds, runStudyCommand, type StudyOutputFlags,
+  type VitStudyFlags,
 } from "../study.ts";
 import { OVERFIT_DEFAULTS, TRAIN_DEFAULTS } from "./captioning.ts";
 import { registerSmallData } from "./ablate_small_data.ts";
@@ -156,7 +157,7 @@ export async function runAblateAttention(o: AblateAttentionFlags): Promise<numbe
       plannedSteps: () => captioningAttentionSteps(setup, trainCaptions), run: (v, ctx) => runCaptioningAttention(setup, v, ctx),
     };
   }
-  const r = await runStudyCommand(o, study, `ablate attention (${task}): training loss`);
+  const r = await runStudyCommand(o, study, (res) => lossCurvesSvg(res.curves, `ablate attention (${task}): training loss`));
   if (!o.json) {
     const c = makeStyle(process.stdout, o.color === false);
     process.stdout.write(`\n${attentionReport(r, task, (s) => c.bold(s))}\n`);
@@ -174,7 +175,7 @@ export function registerAblate(program: Command, exit: (code: number) => void): 
     "Inline Question 1: train the attention variants full, one-head, no-scale, no-proj from the same seeds on the same data; parameters, losses, accuracy, attention entropy, softmax peaks, query/key gradients, per-head attention distance",
   );
   addModelFlags(a, modelsOf(VIT_TRAIN_DEFAULTS));
-  addStudyOutputFlags(a)
+  addStudyOutputFlags(a, "the training-loss curves of all variants (mean over seeds)")
     .option("--task <task>", "vit (default) or captioning")
     .option("--variants <list>", `which variants, comma-separated (default ${ATTENTION_VARIANT_NAMES.join(",")})`)
     .option("--dataset <name>", "vit: cifar10, fashion-mnist or mnist (default fashion-mnist)")

@@ -13,6 +13,7 @@ import type { StudyResult } from "../../core/train/study.ts";
 import { buildVit, describeVit, VIT_TRAIN_DEFAULTS, type VitModelConfig } from "../../core/train/vit_config.ts";
 import { parseIntFlag } from "../flags.ts";
 import { INTERRUPT_EXIT_CODE } from "../render/interrupt.ts";
+import { plotSvg } from "../render/figures/line_chart.ts";
 import { makeStyle } from "../render/style.ts";
 import { fmtMeanStd, studyTable, type StudyColumn } from "../render/study_table.ts";
 import {
@@ -95,6 +96,23 @@ export function smallDataReport(r: StudyResult, models: string[], sizes: number[
   ].join("\n");
 }
 
+/** --plot: test accuracy against the training-set size (log scale), a line per model, the mean over seeds. */
+export function accuracyBySizeSvg(r: StudyResult, models: string[], sizes: number[], steps: number): string {
+  const series = models.map((m) => ({
+    name: m,
+    markers: true,
+    points: sizes.flatMap((n): [number, number][] => {
+      const v = r.variants.find((x) => x.name === smallDataName(m, n))?.metrics.test_acc;
+      return v ? [[Math.log10(n), v.mean]] : [];
+    }),
+  })).filter((s) => s.points.length > 0);
+  return plotSvg(series, {
+    title: `ablate small-data: test accuracy by training-set size (${steps} steps each)`,
+    xlabel: `training images, log10 (${sizes.map((n) => n.toLocaleString("en-US")).join(", ")})`,
+    ylabel: "Test accuracy",
+  });
+}
+
 export async function runAblateSmallData(o: SmallDataFlags): Promise<number> {
   const names = parseNameList<SmallDataModelName>("--models", o.models, SMALL_DATA_MODELS);
   const seeds = parseSeeds(o.seeds, SMALL_DATA_DEFAULTS.seeds);
@@ -110,7 +128,7 @@ export async function runAblateSmallData(o: SmallDataFlags): Promise<number> {
   const r = await runStudyCommand<SmallDataVariant>(o, {
     command: "ablate small-data", variants: smallDataVariants(models, sizes), seeds,
     plannedSteps: () => steps, run: (v, ctx) => runSmallData(setup, v, ctx),
-  }, "ablate small-data: training loss");
+  }, (res) => accuracyBySizeSvg(res, names, sizes, steps));
   if (!o.json) {
     const c = makeStyle(process.stdout, o.color === false);
     process.stdout.write(`\n${smallDataReport(r, names, sizes, steps, (s) => c.bold(s))}\n`);
@@ -125,7 +143,7 @@ export function registerSmallData(ablate: Command, exit: (code: number) => void)
     "Inline Question 2: the ViT, a small CNN and the ViT with each small-data technique on the first 1,000, 5,000, … training images, every run the same number of steps; test accuracy by size",
   );
   addModelFlags(c, modelsOf(VIT_TRAIN_DEFAULTS));
-  addStudyOutputFlags(c, SMALL_DATA_DEFAULTS.seeds)
+  addStudyOutputFlags(c, "the test accuracy against the training-set size, a line per model (mean over seeds)", SMALL_DATA_DEFAULTS.seeds)
     .option("--sizes <list>", `training-set sizes, comma-separated, 'all' for the whole set (default ${SMALL_DATA_DEFAULTS.sizes})`)
     .option("--models <list>", `which models, comma-separated (default ${SMALL_DATA_MODELS.join(",")})`)
     .option("--steps <n>", `optimisation steps of every run (default ${SMALL_DATA_DEFAULTS.steps})`)
