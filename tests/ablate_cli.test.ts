@@ -195,7 +195,10 @@ describe("usage errors name the flag and exit 2", () => {
 });
 
 describe("xt ablate small-data", () => {
-  const TINY = ["--dataset", "mnist", "--data-dir", FIX, "--embed-dim", "16", "--layers", "1", "--heads", "2", "--ffn-dim", "16", "--batch-size", "4", "--max-test", "4"];
+  const DATA = ["--dataset", "mnist", "--data-dir", FIX, "--batch-size", "4", "--max-test", "4"];
+  const TINY = [...DATA, "--embed-dim", "16", "--layers", "1", "--heads", "2", "--ffn-dim", "16"];
+
+  const MODELS = ["vit", "cnn", "vit+augment", "vit+smoothing", "vit+small-patch", "vit+conv-stem"];
 
   test("--json: every model at every size (sizes ascending, 'all' the whole set), the same steps each; the measures", () => {
     const results = join(TMP, "small.json");
@@ -204,32 +207,56 @@ describe("xt ablate small-data", () => {
     expect(r.code).toBe(0);
     const ev = events(r.stdout);
     const starts = ev.filter((e) => e.type === "start");
-    expect(starts.length).toBe(8);
+    expect(starts.length).toBe(24);
     expect(starts.every((e) => e.totalSteps === 3)).toBe(true);
     const end = ev.at(-1)!;
-    expect(end).toMatchObject({ type: "end", command: "ablate small-data", steps: 24 });
-    expect(end.variants.map((v: Ev) => v.name)).toEqual(["vit@4", "vit+small-patch@4", "vit@10", "vit+small-patch@10"]);
+    expect(end).toMatchObject({ type: "end", command: "ablate small-data", steps: 72 });
+    expect(end.variants.map((v: Ev) => v.name)).toEqual([...MODELS.map((m) => `${m}@4`), ...MODELS.map((m) => `${m}@10`)]);
     for (const v of end.variants) expectShape(v, [1, 2]);
-    expect(end.variants[0].params).toEqual({ model: "vit", trainImages: 4, patchSize: 7 });
-    expect(end.variants[1].params).toEqual({ model: "vit+small-patch", trainImages: 4, patchSize: 4 });
+    expect(end.variants.slice(0, 6).map((v: Ev) => v.params)).toEqual([
+      { model: "vit", trainImages: 4, patchSize: 7 },
+      { model: "cnn", trainImages: 4, channels: [32, 64] },
+      { model: "vit+augment", trainImages: 4, patchSize: 7, augment: "crop,flip", cropPadding: 3 },
+      { model: "vit+smoothing", trainImages: 4, patchSize: 7, labelSmoothing: 0.1 },
+      { model: "vit+small-patch", trainImages: 4, patchSize: 4 },
+      { model: "vit+conv-stem", trainImages: 4, patchSize: 7, stemChannels: 16 },
+    ]);
     expect(Object.keys(end.variants[0].metrics).sort()).toEqual(["generalization_gap", "parameters", "test_acc", "test_loss", "train_acc", "train_loss"]);
     const m = end.variants[0].metrics;
     expect(m.generalization_gap.values[0]).toBeCloseTo(m.train_acc.values[0] - m.test_acc.values[0], 12);
     // 4 images in batches of 4: 3 steps are 3 passes; 10 images: 3 batches a pass.
     expect(end.variants[0].detail.passes.mean).toBe(3);
-    expect(end.variants[2].detail.passes.mean).toBe(1);
+    expect(end.variants[6].detail.passes.mean).toBe(1);
+    // The techniques that change only the training (augmentation, smoothing) keep the ViT's parameters.
+    const params = (i: number) => end.variants[i].metrics.parameters.mean;
+    expect(params(2)).toBe(params(0));
+    expect(params(3)).toBe(params(0));
+    expect(params(5)).toBeGreaterThan(params(0)); // the stem's convolutions
     expect(JSON.parse(readFileSync(results, "utf8"))).toEqual(end);
   });
 
-  test("one pass of steps is `xt train vit --epochs 1` on the same images: the same step losses and test accuracy", () => {
-    const r = xt("ablate", "small-data", ...TINY, "--sizes", "8", "--steps", "2", "--models", "vit", "--seeds", "231", "--json");
-    expect(r.code).toBe(0);
-    const t = xt("train", "vit", ...TINY, "--max-train", "8", "--epochs", "1", "--seed", "231", "--json", "--save", join(TMP, "small-plain"));
-    expect(t.code).toBe(0);
-    const losses = (out: string) => events(out).filter((e) => e.type === "step").map((e) => e.loss);
-    expect(losses(r.stdout)).toEqual(losses(t.stdout));
-    expect(events(r.stdout).at(-1)!.variants[0].metrics.test_acc.mean).toBe(events(t.stdout).at(-1)!.accuracy);
-  });
+  // One pass of steps is the training command's first epoch on the same images, technique and all.
+  const SAME: [string, string[]][] = [
+    ["vit", ["train", "vit"]],
+    ["cnn", ["train", "cnn"]],
+    ["vit+augment", ["train", "vit", "--augment", "crop,flip"]],
+    ["vit+smoothing", ["train", "vit", "--label-smoothing", "0.1"]],
+    ["vit+small-patch", ["train", "vit", "--patch-size", "4"]],
+    ["vit+conv-stem", ["train", "vit", "--conv-stem"]],
+  ];
+  for (const [model, command] of SAME) {
+    test(`one pass of ${model} is \`xt ${command.join(" ")} --epochs 1\`: the same step losses and test accuracy`, () => {
+      const r = xt("ablate", "small-data", ...TINY, "--sizes", "8", "--steps", "2", "--models", model, "--seeds", "231", "--json");
+      expect(r.code).toBe(0);
+      const own = model === "cnn" ? DATA : TINY; // train cnn takes no ViT flags
+      const t = xt(...command, ...own, "--max-train", "8", "--epochs", "1", "--seed", "231", "--json", "--save", join(TMP, `small-${model}`));
+      expect(t.stderr).toBe("");
+      expect(t.code).toBe(0);
+      const losses = (out: string) => events(out).filter((e) => e.type === "step").map((e) => e.loss);
+      expect(losses(r.stdout)).toEqual(losses(t.stdout));
+      expect(events(r.stdout).at(-1)!.variants[0].metrics.test_acc.mean).toBe(events(t.stdout).at(-1)!.accuracy);
+    });
+  }
 
   test("the table: a row per model, a column per size; --plot: test accuracy against the size, a line per model", () => {
     const plot = join(TMP, "small-acc.svg");
@@ -243,7 +270,7 @@ describe("xt ablate small-data", () => {
     expect(r.stdout).toMatch(/Test accuracy by training-set size \(2 steps/);
     expect(r.stdout).toMatch(/^variant +seeds +params +4 images +8 images$/m);
     expect(r.stdout).toMatch(/^vit +1 +[\d,]+ +[\d.]+ +[\d.]+$/m);
-    expect(r.stdout).toMatch(/^vit\+small-patch +1 /m);
+    for (const m of MODELS) expect(r.stdout).toMatch(new RegExp(`^${m.replace("+", "\\+")} +1 +[\\d,]+ +[\\d.]+ +[\\d.]+$`, "m"));
   });
 
   const cases: [string, string[], RegExp][] = [

@@ -1,6 +1,6 @@
 /**
- * `xt ablate small-data` (Inline Question 2): the ViT, a small CNN and the ViT with each
- * small-data technique, trained on the first 1,000, 5,000, … training images with the same step
+ * `xt ablate small-data` (Inline Question 2): the ViT, a small CNN (`train cnn`'s) and the ViT with
+ * each small-data technique (augmentation, label smoothing, a smaller patch, a conv stem), trained on the first 1,000, 5,000, … training images with the same step
  * budget (core/train/small_data_study.ts); the table puts the sizes side by side.
  */
 import type { Command } from "commander";
@@ -10,7 +10,10 @@ import {
   runSmallData, smallDataName, smallDataVariants, type SmallDataModel, type SmallDataSetup, type SmallDataVariant,
 } from "../../core/train/small_data_study.ts";
 import type { StudyResult } from "../../core/train/study.ts";
-import { buildVit, describeVit, VIT_TRAIN_DEFAULTS, type VitModelConfig } from "../../core/train/vit_config.ts";
+import { buildVit, DEFAULT_STEM_CHANNELS, describeVit, VIT_TRAIN_DEFAULTS, type VitModelConfig } from "../../core/train/vit_config.ts";
+import { buildCnn, CNN_TRAIN_DEFAULTS, describeCnn, type CnnModelConfig } from "../../core/train/cnn_config.ts";
+import { defaultCropPadding, describeAugment, type AugmentConfig } from "../../core/data/augment.ts";
+import type { ImageDatasetName } from "../../core/data/image_dataset.ts";
 import { parseIntFlag } from "../flags.ts";
 import { INTERRUPT_EXIT_CODE } from "../render/interrupt.ts";
 import { plotSvg } from "../render/figures/line_chart.ts";
@@ -33,7 +36,7 @@ export interface SmallDataFlags extends Omit<VitStudyFlags, "epochs" | "maxTrain
  */
 export const SMALL_DATA_DEFAULTS = { sizes: "1000,5000,all", steps: 400, seeds: [231] };
 
-export const SMALL_DATA_MODELS = ["vit", "vit+small-patch"] as const;
+export const SMALL_DATA_MODELS = ["vit", "cnn", "vit+augment", "vit+smoothing", "vit+small-patch", "vit+conv-stem"] as const;
 export type SmallDataModelName = (typeof SMALL_DATA_MODELS)[number];
 
 /** The largest patch size below `patch` that divides the image (28: 7 → 4; 32: 8 → 4). */
@@ -42,15 +45,38 @@ export function smallerPatch(imgSize: number, patch: number): number | undefined
   return undefined;
 }
 
-/** The models of the study, from the ViT the flags describe. */
-export function smallDataModels(vit: VitModelConfig, names: readonly SmallDataModelName[]): SmallDataModel[] {
-  const vitModel = (name: string, cfg: VitModelConfig, params: Record<string, unknown>): SmallDataModel => ({
-    name, params, describe: `${name}: ${describeVit(cfg)}`, build: () => buildVit(cfg),
+/** The label smoothing of `vit+smoothing` (PyTorch's CrossEntropyLoss(label_smoothing=0.1)). */
+export const SMALL_DATA_LABEL_SMOOTHING = 0.1;
+
+/**
+ * The models of the study, from the ViT the flags describe: the ViT; the CNN baseline (`train
+ * cnn`'s default channels); the ViT with augmentation (random crop with the default padding and
+ * horizontal flips), with label smoothing 0.1, with the next smaller patch that divides the image,
+ * with the conv stem (`train vit --conv-stem`'s default channels).
+ */
+export function smallDataModels(vit: VitModelConfig, dataset: ImageDatasetName, names: readonly SmallDataModelName[]): SmallDataModel[] {
+  const vitModel = (name: string, cfg: VitModelConfig, params: Record<string, unknown>, extra: Partial<SmallDataModel> = {}): SmallDataModel => ({
+    name, params, describe: `${name}: ${describeVit(cfg)}`, build: () => buildVit(cfg), ...extra,
   });
   return names.map((n) => {
     switch (n) {
       case "vit":
         return vitModel(n, vit, { patchSize: vit.patchSize });
+      case "cnn": {
+        const d = CNN_TRAIN_DEFAULTS[dataset];
+        const cfg: CnnModelConfig = { imgSize: vit.imgSize, inChannels: vit.inChannels, channels1: d.channels1, channels2: d.channels2, numClasses: vit.numClasses };
+        return { name: n, params: { channels: [cfg.channels1, cfg.channels2] }, describe: `${n}: ${describeCnn(cfg)}`, build: () => buildCnn(cfg) };
+      }
+      case "vit+augment": {
+        const augment: AugmentConfig = { crop: true, flip: true, cropPadding: defaultCropPadding(vit.imgSize) };
+        return vitModel(n, vit, { patchSize: vit.patchSize, augment: "crop,flip", cropPadding: augment.cropPadding }, { augment, describe: `${n}: ${describeVit(vit)}, augment ${describeAugment(augment)}` });
+      }
+      case "vit+smoothing":
+        return vitModel(n, vit, { patchSize: vit.patchSize, labelSmoothing: SMALL_DATA_LABEL_SMOOTHING }, {
+          labelSmoothing: SMALL_DATA_LABEL_SMOOTHING, describe: `${n}: ${describeVit(vit)}, label smoothing ${SMALL_DATA_LABEL_SMOOTHING}`,
+        });
+      case "vit+conv-stem":
+        return vitModel(n, { ...vit, stemChannels: DEFAULT_STEM_CHANNELS }, { patchSize: vit.patchSize, stemChannels: DEFAULT_STEM_CHANNELS });
       case "vit+small-patch": {
         const p = smallerPatch(vit.imgSize, vit.patchSize);
         if (p === undefined) throw new UsageError(`--models vit+small-patch: no patch size below ${vit.patchSize} divides the image size ${vit.imgSize}`);
@@ -120,7 +146,7 @@ export async function runAblateSmallData(o: SmallDataFlags): Promise<number> {
   checkOutputFiles(o);
   const t = loadVitStudyData(o, { epochs: 1 });
   const sizes = parseSizes(o.sizes ?? SMALL_DATA_DEFAULTS.sizes, t.train.n);
-  const models = smallDataModels(t.model, names);
+  const models = smallDataModels(t.model, t.name, names);
   const setup: SmallDataSetup = {
     train: t.train, test: t.test, dataset: `${t.name} (${t.train.source})`, numClasses: t.train.classes.length,
     batchSize: t.batchSize, lr: t.lr, weightDecay: t.weightDecay, steps,

@@ -5,21 +5,23 @@
  * Every run has the same budget: `steps` optimisation steps of `batchSize` images (the same
  * compute), drawn from the first `size` training images in shuffled passes (DataLoader(shuffle=
  * True) passes one after another, as many as the steps need; the last one may stop part-way). So
- * a smaller subset is seen more often, and only the number of distinct images changes. After the
- * steps: the test set in order, model.eval(), no grad.
+ * a smaller subset is seen more often, and only the number of distinct images changes. Augmented
+ * and label-smoothed runs draw and weigh exactly as `train vit --augment/--label-smoothing` do.
+ * After the steps: the test set in order, model.eval(), no grad, plain images and loss.
  *
  * Measures per run: test accuracy and loss; the training loss and top-1 at the end of the run (the
  * forward pass before each update, over the last tenth of the steps or the last pass when that is
  * shorter) and the gap between that top-1 and the test accuracy (how much the model memorised
  * rather than learned: about 0 while the images are still new to it); the parameter count.
  */
+import { augmentTransform, NO_AUGMENT, type AugmentConfig, type ImageTransform } from "../data/augment.ts";
 import type { ImageBatch, TensorImageSet } from "../data/dataloader.ts";
 import { takeFirst } from "../data/dataloader.ts";
 import { currentBackend } from "../device.ts";
 import { Adam } from "../optim/adam.ts";
 import { defaultGenerator, manualSeed } from "../random/index.ts";
 import { classifierForward, ShuffledPasses } from "./classifier_trainer.ts";
-import type { BatchSource, ForwardResult } from "./loop.ts";
+import type { BatchSource } from "./loop.ts";
 import { trainLoop } from "./loop.ts";
 import { yieldToEvents } from "./stop.ts";
 import type { RunContext, RunOutcome, StudyVariantSpec } from "./study.ts";
@@ -35,8 +37,10 @@ export interface SmallDataModel {
   describe: string;
   /** Builds the model (its initial weights are the first draws after manual_seed). */
   build(): ClassifierModel;
-  /** The training forward pass and loss (default: cross-entropy, as `train vit`). */
-  forward?(model: ClassifierModel, b: ImageBatch): ForwardResult;
+  /** Training-set augmentation (default none: no draws), as `train vit --augment`. */
+  augment?: AugmentConfig;
+  /** Label smoothing of the training loss (default 0), as `train vit --label-smoothing`. */
+  labelSmoothing?: number;
 }
 
 export interface SmallDataVariant {
@@ -79,8 +83,8 @@ export class ContinuedPasses implements BatchSource<ImageBatch> {
   private readonly passes: ShuffledPasses;
   private pass = -1;
 
-  constructor(data: TensorImageSet, batchSize: number) {
-    this.passes = new ShuffledPasses(data, batchSize, defaultGenerator);
+  constructor(data: TensorImageSet, batchSize: number, transform?: ImageTransform) {
+    this.passes = new ShuffledPasses(data, batchSize, defaultGenerator, transform);
   }
 
   /** Batches in one pass. */
@@ -104,8 +108,8 @@ export async function runSmallData(s: SmallDataSetup, v: SmallDataVariant, ctx: 
   manualSeed(ctx.seed);
   const model = v.model.build();
   const optimizer = new Adam(model.parameters(), { lr: s.lr, weightDecay: s.weightDecay });
-  const batches = new ContinuedPasses(train, s.batchSize);
-  const forward = v.model.forward ?? classifierForward;
+  const batches = new ContinuedPasses(train, s.batchSize, augmentTransform(v.model.augment ?? NO_AUGMENT, train));
+  const smoothing = v.model.labelSmoothing ?? 0;
   const losses: number[] = [];
   // The training loss and top-1 at the end of the run: over its last tenth, or its last pass
   // when a pass is shorter (every image once).
@@ -113,7 +117,7 @@ export async function runSmallData(s: SmallDataSetup, v: SmallDataVariant, ctx: 
   const recent: { loss: number; correct: number; examples: number }[] = [];
   let test = { loss: Number.NaN, accuracy: Number.NaN };
   const r = await trainLoop<ImageBatch>({
-    model, optimizer, forward: (b) => forward(model, b), batches, stepsPerEpoch: s.steps, epochs: 1, accuracy: true,
+    model, optimizer, forward: (b) => classifierForward(model, b, smoothing), batches, stepsPerEpoch: s.steps, epochs: 1, accuracy: true,
     start: {
       command: "ablate small-data", model: v.model.describe, params: model.numParameters(), device: currentBackend().name,
       dataset: `${s.dataset}, the first ${train.n} training images`, batchSize: s.batchSize,
