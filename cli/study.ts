@@ -14,6 +14,7 @@ import { stopSignal } from "../core/train/stop.ts";
 import { runStudy, type RunCurve, type StudyOptions, type StudyResult } from "../core/train/study.ts";
 import { DATASET_SHAPES, resolveModelConfig, validateModelConfig, VIT_TRAIN_DEFAULTS, type VitModelConfig } from "../core/train/vit_config.ts";
 import { loadVitSplit, parseDatasetName } from "../core/train/vit_data.ts";
+import type { ClassifierTrainFlags } from "./classifier_command.ts";
 import { parseModelFlags, type VitModelFlags } from "./commands/vit.ts";
 import { parseIntFlag, parseNumberFlag } from "./flags.ts";
 import { plotSvg } from "./render/figures/line_chart.ts";
@@ -31,16 +32,8 @@ export interface StudyOutputFlags {
 }
 
 /** The data, optimiser and model flags of a study that trains ViTs (as `train vit` takes them). */
-export interface VitStudyFlags extends VitModelFlags {
-  dataset?: string;
-  dataDir?: string;
-  lr?: string;
-  weightDecay?: string;
-  batchSize?: string;
-  epochs?: string;
-  maxTrain?: string;
-  maxTest?: string;
-}
+export interface VitStudyFlags
+  extends VitModelFlags, Pick<ClassifierTrainFlags, "dataset" | "dataDir" | "lr" | "weightDecay" | "batchSize" | "epochs" | "maxTrain" | "maxTest"> {}
 
 /** What those flags set up: the images (cut to --max-train/--max-test) and a ViT that fits them. */
 export interface VitStudyData {

@@ -7,6 +7,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { interruptWhen } from "./ctrl_c.ts";
 
 const ROOT = join(import.meta.dir, "..");
 const BUN = join(ROOT, "node_modules/.bin/bun");
@@ -144,19 +145,7 @@ test("Ctrl-C keeps the finished runs' rows: on screen, in --results, and the exi
   const proc = Bun.spawn([BUN, "cli/main.ts", "ablate", "attention", "--task", "captioning", "--setup", "train", "--epochs", "3",
     "--layers", "1", "--embed-dim", "16", "--heads", "2", "--seeds", "231", "--val-captions", "20", "--probe", "5", "--plain",
     "--print-every", "1", "--results", results], { cwd: ROOT, env, stdout: "pipe", stderr: "pipe" });
-  const reader = proc.stdout.getReader();
-  const decoder = new TextDecoder();
-  let text = "";
-  let pressed = false;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    text += decoder.decode(value);
-    if (!pressed && /^step +3\/\d+/m.test(text.slice(text.indexOf("run 2/4")))) {
-      proc.kill("SIGINT");
-      pressed = true;
-    }
-  }
+  const { text, pressed } = await interruptWhen(proc, (t) => t.includes("run 2/4") && /^step +3\/\d+/m.test(t.slice(t.indexOf("run 2/4"))));
   expect(pressed).toBe(true);
   expect(await proc.exited).toBe(130);
   expect(text).toContain("interrupted: finished runs only");
