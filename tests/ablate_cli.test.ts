@@ -157,6 +157,20 @@ test("Ctrl-C keeps the finished runs' rows: on screen, in --results, and the exi
   expect(saved.variants.map((v: Ev) => v.name)).toEqual(["full"]);
 });
 
+test("Ctrl-C with --json: the stream still ends with one end event holding the finished runs' rows", async () => {
+  const proc = Bun.spawn([BUN, "cli/main.ts", "ablate", "attention", ...VIT, "--epochs", "40", "--seeds", "231", "--json"],
+    { cwd: ROOT, env, stdout: "pipe", stderr: "pipe" });
+  // Pressed at the third step event of run 2 (one-head): run 1 (full) has finished.
+  const run2 = '"variant":"one-head"';
+  const { text, pressed } = await interruptWhen(proc, (t) => t.includes(run2) && (t.slice(t.indexOf(run2)).match(/"type":"step"/g) ?? []).length >= 3);
+  expect(pressed).toBe(true);
+  expect(await proc.exited).toBe(130);
+  const end = events(text).at(-1)!;
+  expect(end).toMatchObject({ type: "end", command: "ablate attention", interrupted: true });
+  expect(end.variants.map((v: Ev) => v.name)).toEqual(["full"]);
+  expectShape(end.variants[0], [231]);
+});
+
 describe("usage errors name the flag and exit 2", () => {
   const cases: [string, string[], RegExp][] = [
     ["unknown task", ["--task", "rnn"], /--task: expected vit or captioning/],
