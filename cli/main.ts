@@ -3,6 +3,7 @@ import { Command, CommanderError } from "commander";
 import "../backends/register.ts";
 import { EXIT, XtError } from "../core/errors.ts";
 import { registerAttention } from "./commands/attention.ts";
+import { registerAblate } from "./commands/ablate.ts";
 import { registerBench } from "./commands/bench.ts";
 import { registerCheck } from "./commands/check.ts";
 import { addDeviceOptions } from "./device.ts";
@@ -43,6 +44,7 @@ registerCnn(program, exit);
 registerInfo(program, exit);
 registerAttention(program, exit);
 registerPlot(program, exit);
+registerAblate(program, exit);
 
 // After a usage error, one line pointing to the command's help (not the whole help).
 (function hintHelp(c: Command, path: string): void {

@@ -127,6 +127,36 @@ describe("xt cost vit", () => {
     expect(r.stdout).toContain("attention scores");
     expect(r.stdout).toContain("Inline Question 3");
   });
+  const SMALL = ["--img-size", "12", "--patch-size", "4", "--in-channels", "1", "--embed-dim", "8", "--layers", "1", "--heads", "2", "--ffn-dim", "8",
+    "--measure", "--warmup", "1", "--repeats", "3", "--batch-size", "2"];
+  test("--measure --json: measured times and ratios beside the predictions, for the base and each buildable doubling", () => {
+    const r = xt("cost", "vit", ...SMALL, "--json");
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe("");
+    const c = JSON.parse(r.stdout);
+    expect(c.measured).toMatchObject({ batchSize: 2, warmup: 1, repeats: 3, skipped: ["patch size"] });
+    expect(Object.keys(c.measured.base).sort()).toEqual(["attentionMs", "attentionTimes", "change", "stepMs", "stepTimes", "tokens"]);
+    expect(c.measured.variants.map((v: { change: string }) => v.change)).toEqual(["hidden size", "image size", "layers"]);
+    for (const v of c.measured.variants) {
+      expect(v.stepTimes.length).toBe(3);
+      expect(v.measured.step).toBeCloseTo(v.stepMs / c.measured.base.stepMs, 12);
+      expect(v.predicted.step).toBe(c.scaling.find((s: { change: string }) => s.change === v.change).ratio.forwardFlops);
+    }
+  });
+  test("--measure table: a measured column beside each predicted one; the progress on stderr", () => {
+    const r = xt("cost", "vit", ...SMALL, "--no-color");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("Measured (2 random images a step, 1 warm-up steps, median of 3;");
+    expect(r.stdout).toMatch(/change +new +step predicted +step measured +step time +self-attn predicted +self-attn measured +self-attn time/);
+    expect(r.stdout).toMatch(/^layers +layers 2 +×[\d.]+ +×[\d.]+ +[\d.]+ ms +×2 +×[\d.]+ +[\d.]+ ms$/m);
+    expect(r.stdout).toContain("not measured (the image size is then not divisible by the patch size): patch size");
+    expect(r.stderr).toContain("measuring: round 3/3");
+  });
+  test("the measuring flags need --measure", () => {
+    const r = xt("cost", "vit", "--repeats", "3");
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("--repeats needs --measure");
+  });
 });
 
 describe("bad input: a clear message and a non-zero exit", () => {

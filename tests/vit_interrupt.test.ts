@@ -8,6 +8,7 @@ import { expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { interruptWhen } from "./ctrl_c.ts";
 
 const ROOT = join(import.meta.dir, "..");
 const FASHION = "/usr/share/datasets/fashion-mnist";
@@ -36,19 +37,7 @@ test.skipIf(!existsSync(FASHION))("Ctrl-C in epoch 1 saves a resumable state; --
     const proc = Bun.spawn([process.execPath, "cli/main.ts", ...ARGS, "--save", ck, "--plain", "--print-every", "1"], {
       cwd: ROOT, stdout: "pipe", stderr: "pipe", env,
     });
-    const reader = proc.stdout.getReader();
-    const decoder = new TextDecoder();
-    let text = "";
-    let pressed = false;
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      text += decoder.decode(value);
-      if (!pressed && (text.match(/^step /gm)?.length ?? 0) >= 5) {
-        proc.kill("SIGINT"); // as a terminal's Ctrl-C: the first one stops after the step
-        pressed = true;
-      }
-    }
+    const { text, pressed } = await interruptWhen(proc, (t) => (t.match(/^step /gm)?.length ?? 0) >= 5);
     expect(pressed).toBe(true);
     expect(await proc.exited).toBe(130);
     const before = events(readFileSync(`${ck}.events.jsonl`, "utf8"));

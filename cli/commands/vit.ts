@@ -15,6 +15,7 @@ import {
   resolveModelConfig, validateModelConfig, type VitModelConfig, type VitModelOverrides,
 } from "../../core/train/vit_config.ts";
 import { vitCost, vitScaling, type VitCost, type VitScaling } from "../../core/train/vit_cost.ts";
+import { measureVitScaling, type MeasuredScaling } from "../../core/train/vit_cost_measure.ts";
 import { loadEmbeddedFirst64, loadVitSplit, parseDatasetName } from "../../core/train/vit_data.ts";
 import { overfitVit } from "../../core/train/vit_trainer.ts";
 import {
@@ -56,6 +57,10 @@ export interface CostVitFlags extends VitModelFlags {
   dataset?: string;
   json?: boolean;
   color?: boolean;
+  measure?: boolean;
+  warmup?: string;
+  repeats?: string;
+  batchSize?: string;
 }
 
 /** Strictly parsed model flags; undefined where not given. */
@@ -236,25 +241,65 @@ export function costReport(cost: VitCost, scaling: VitScaling[], describes: stri
   return out.join("\n");
 }
 
+/** The measured ratios beside the predicted ones (`cost vit --measure`). */
+export function measuredReport(m: MeasuredScaling): string {
+  const ms = (x: number): string => `${x.toFixed(1)} ms`;
+  const rows = [
+    ["base", `T ${m.base.tokens}`, "", "", ms(m.base.stepMs), "", "", ms(m.base.attentionMs)],
+    ...m.variants.map((v) => [
+      v.change, v.change === "hidden size" ? `D ${v.config.embedDim}` : v.change === "layers" ? `layers ${v.config.numLayers}` : `T ${v.tokens}`,
+      fmtRatio(v.predicted.step), fmtRatio(v.measured.step), ms(v.stepMs), fmtRatio(v.predicted.attention), fmtRatio(v.measured.attention), ms(v.attentionMs),
+    ]),
+  ];
+  const head = ["change", "new", "step predicted", "step measured", "step time", "self-attn predicted", "self-attn measured", "self-attn time"];
+  const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (r: string[]): string => r.map((v, i) => (i < 2 ? v.padEnd(w[i]!) : v.padStart(w[i]!))).join("  ");
+  const out = [
+    `Measured (${m.batchSize} random images a step, ${m.warmup} warm-up steps, median of ${m.repeats}; times depend on the machine and its load, read the ratios):`,
+    "  step: one training step of the whole model (forward, loss, backward, Adam), predicted by its FLOPs;",
+    "  self-attn: the model's self-attention layers alone (forward and backward), predicted by their FLOPs.",
+    line(head), ...rows.map(line),
+  ];
+  if (m.skipped.length) out.push(`not measured (the image size is then not divisible by the patch size): ${m.skipped.join(", ")}`);
+  return out.join("\n");
+}
+
 function runCostVit(o: CostVitFlags): number {
   const { config: cfg, describes } = costConfig(o);
   const cost = vitCost(cfg);
   const scaling = vitScaling(cfg);
+  const measureFlags = [["--warmup", o.warmup], ["--repeats", o.repeats], ["--batch-size", o.batchSize]].filter(([, v]) => v !== undefined);
+  if (!o.measure && measureFlags.length) throw new UsageError(`${measureFlags[0]![0]} needs --measure`);
+  const measured = o.measure
+    ? measureVitScaling(cfg, {
+      warmup: o.warmup === undefined ? 2 : parseIntFlag("--warmup", o.warmup, 0),
+      repeats: o.repeats === undefined ? 7 : parseIntFlag("--repeats", o.repeats, 1),
+      batchSize: o.batchSize === undefined ? 64 : parseIntFlag("--batch-size", o.batchSize, 1),
+      onConfig: o.json ? undefined : (label) => void process.stderr.write(`measuring: ${label}\n`),
+    })
+    : undefined;
   if (o.json) {
-    process.stdout.write(JSON.stringify({ describes, ...cost, scaling: scaling.map(({ cost: c, ...s }) => ({ ...s, tokens: c.tokens, params: c.total.params, forwardFlops: c.total.forwardFlops })) }) + "\n");
+    const m = measured && { ...measured, base: withoutConfig(measured.base), variants: measured.variants.map(withoutConfig) };
+    process.stdout.write(JSON.stringify({
+      describes, ...cost, scaling: scaling.map(({ cost: c, ...s }) => ({ ...s, tokens: c.tokens, params: c.total.params, forwardFlops: c.total.forwardFlops })),
+      ...(m ? { measured: m } : {}),
+    }) + "\n");
   } else {
     const c = makeStyle(process.stdout, o.color === false);
     const text = costReport(cost, scaling, describes).split("\n");
     if (o.dataset === undefined) text.push("", "train vit trains a model shaped for its data set: `xt cost vit --dataset fashion-mnist` (or mnist, cifar10) describes that one.");
     text[0] = c.bold(text[0]!);
+    if (measured) text.push("", ...measuredReport(measured).split("\n"));
     process.stdout.write(text.join("\n") + "\n");
   }
   return 0;
 }
 
+const withoutConfig = <T extends { config: VitModelConfig }>({ config: _c, ...rest }: T): Omit<T, "config"> => rest;
+
 // ---------------------------------------------------------------------------------------------
 
-function addModelFlags(c: Command, models: Partial<Record<ImageDatasetName, VitModelConfig>>): Command {
+export function addModelFlags(c: Command, models: Partial<Record<ImageDatasetName, VitModelConfig>>): Command {
   const d = (k: keyof VitModelConfig): string => perDataset(models as Record<ImageDatasetName, VitModelConfig>, k);
   c.option("--img-size <n>", "image size (default: the data set's)")
     .option("--patch-size <n>", `patch size (${d("patchSize")})`)
@@ -265,7 +310,7 @@ function addModelFlags(c: Command, models: Partial<Record<ImageDatasetName, VitM
     .option("--dropout <p>", `dropout (${d("dropout")})`);
 }
 
-const modelsOf = (t: Readonly<Record<ImageDatasetName, { model: VitModelConfig }>>): Record<ImageDatasetName, VitModelConfig> =>
+export const modelsOf = (t: Readonly<Record<ImageDatasetName, { model: VitModelConfig }>>): Record<ImageDatasetName, VitModelConfig> =>
   Object.fromEntries(Object.entries(t).map(([k, v]) => [k, v.model])) as Record<ImageDatasetName, VitModelConfig>;
 
 export function registerVit(program: Command, exit: (code: number) => void): void {
@@ -303,6 +348,10 @@ export function registerVit(program: Command, exit: (code: number) => void): voi
     { cifar10: { ...NOTEBOOK_VIT } },
   )
     .option("--dataset <name>", "describe the model train vit trains on this data set: cifar10, fashion-mnist or mnist (default: the notebook's CIFAR-10 model)")
+    .option("--measure", "also time real training steps (and the self-attention layers alone) of the base model and each doubled variant: measured ratios beside the predicted ones")
+    .option("--warmup <n>", "with --measure: untimed steps first (default 2)")
+    .option("--repeats <n>", "with --measure: timed steps, the median is reported (default 7)")
+    .option("--batch-size <n>", "with --measure: images a step (default 64)")
     .option("--json", "print the numbers as JSON")
     .option("--no-color", "no colour")
     .action((opts: CostVitFlags) => exit(runCostVit(opts)));

@@ -15,7 +15,7 @@ import { Chalk, type ChalkInstance } from "chalk";
 import { render, Static, Text, type Instance } from "ink";
 import { plainLine } from "./plain.ts";
 import type { FrameRenderer } from "./dashboard/live.ts";
-import type { DashboardView } from "./dashboard/state.ts";
+import type { DashboardView, FinishedRun } from "./dashboard/state.ts";
 import type { StartEvent } from "../../core/train/events.ts";
 import { sparkline } from "./sparkline.ts";
 
@@ -97,7 +97,11 @@ export function fit(segs: readonly Seg[], columns: number): string {
 /** The live area's lines for one view at a terminal width of `columns`. The run's summary, the
  * last line once it ended, may wrap; the others are cut to the width. */
 export function liveLines(v: DashboardView, columns: number, c: ChalkInstance): string[] {
-  const lines: string[] = [];
+  const lines: string[] = v.study ? studyLines(v, columns, c) : [];
+  if (v.study && v.end) {
+    lines.push(plainLine(v.end, 1, c)!);
+    return lines;
+  }
   const total = v.totalSteps;
   const frac = total > 0 ? v.step / total : 0;
   const totalStr = String(total);
@@ -143,6 +147,33 @@ export function liveLines(v: DashboardView, columns: number, c: ChalkInstance): 
 }
 
 /**
+ * A study's extra lines above the run's: which run of how many (variant, seed), the whole study's
+ * progress bar and ETA, and the current run's model.
+ */
+export function studyLines(v: DashboardView, columns: number, c: ChalkInstance): string[] {
+  const st = v.study!;
+  const p = st.position;
+  const frac = p.totalSteps > 0 ? st.stepsDone / p.totalSteps : 0;
+  const running = v.end ? `${v.finishedRuns.length}/${p.runs} runs` : `run ${p.index}/${p.runs} · ${p.variant} · seed ${p.seed}`;
+  const eta = v.end ? "" : `  study ETA ${st.etaMs === undefined ? "--:--" : fmtDuration(st.etaMs)}`;
+  const tail = ` ${(frac * 100).toFixed(0).padStart(3)}%${eta}  elapsed ${fmtDuration(st.elapsedMs)}`;
+  const head = `${running}  `;
+  const barWidth = Math.max(10, Math.min(30, columns - head.length - tail.length - 1));
+  const [filled, empty] = progressCells(frac, barWidth);
+  const out = [fit([[head, c.bold], [filled, c.magenta], [empty, c.gray], [tail, c.bold]], columns)];
+  if (v.start && !v.end) out.push(fit([[`model ${v.start.model}`, c.gray]], columns));
+  return out;
+}
+
+/** One line for a study's finished run: which run, then its last epoch's numbers (or its last loss). */
+export function finishedRunLine(r: FinishedRun, c: ChalkInstance): string {
+  const p = r.start.study;
+  const what = `run ${String(p.index).padStart(String(p.runs).length)}/${p.runs}  ${p.variant.padEnd(12)} seed ${String(p.seed).padEnd(6)}`;
+  const numbers = r.lastEpoch ? plainLine(r.lastEpoch, 1, c)! : `loss ${fmtLoss(r.loss)}  ${fmtDuration(r.elapsedMs)}`;
+  return `${c.bold(what)}  ${numbers}`;
+}
+
+/**
  * The run's header: the command, its size and device; the model; the data and the schedule. Cut
  * to the width like the live lines (a long model or data description would wrap).
  */
@@ -157,9 +188,21 @@ export function headerLines(s: StartEvent, c: ChalkInstance, columns: number): s
 
 const noColour = new Chalk({ level: 0 });
 
-/** The lines written once above the live area: the header, then one per epoch, cut to the width. */
+/**
+ * The lines written once above the live area, cut to the width: the header, then one per epoch;
+ * for a study, its title, then one line per finished run (ink's <Static> writes only lines added
+ * since the last frame).
+ */
 export function staticLines(v: DashboardView, c: ChalkInstance, columns: number): string[] {
   const out: string[] = [];
+  if (v.study) {
+    const p = v.study.position;
+    const device = v.start?.device ?? v.finishedRuns[0]?.start.device ?? "";
+    const dot: Seg = [" · ", c.gray];
+    out.push(fit([[`xt ${p.command}`, c.bold], dot, [`${p.runs} runs`], dot, [`${p.totalSteps} steps`], ...(device ? [dot, [device] as Seg] : [])], columns));
+    for (const r of v.finishedRuns) out.push(fit([[finishedRunLine(r, noColour), c.cyan]], columns));
+    return out;
+  }
   if (v.start) out.push(...headerLines(v.start, c, columns));
   for (const e of v.epochEvents) out.push(fit([[plainLine(e, 1, noColour)!, c.cyan]], columns));
   return out;

@@ -16,10 +16,12 @@ export function fmtTime(ms: number): string {
 /** The line (or null) the plain renderer prints for one event. */
 export function plainLine(e: TrainEvent, printEvery: number, c: ChalkInstance): string | null {
   switch (e.type) {
-    case "start":
+    case "start": {
+      const run = e.study ? `run ${e.study.index}/${e.study.runs} (${e.study.variant}, seed ${e.study.seed}) ` : "";
       return c.bold(
-        `${e.command}: ${e.model} (${e.params.toLocaleString("en-US")} parameters) on ${e.device}, data ${e.dataset}, ${e.totalSteps} steps`,
+        `${run}${e.command}: ${e.model} (${e.params.toLocaleString("en-US")} parameters) on ${e.device}, data ${e.dataset}, ${e.totalSteps} steps`,
       );
+    }
     case "step": {
       if (e.step % printEvery !== 0 && e.step !== e.totalSteps && e.step !== 1) return null;
       const rate = e.elapsedMs > 0 ? (e.step / e.elapsedMs) * 1000 : 0;

@@ -12,6 +12,7 @@ import { shapeStr } from "../shape.ts";
 import type { Tensor } from "../tensor.ts";
 import { TransformerDecoderLayer } from "./decoder_layer.ts";
 import { initWeights } from "./init_weights.ts";
+import type { AttentionOptions } from "./multi_head_attention.ts";
 import { PositionalEncoding } from "./positional_encoding.ts";
 import { TransformerDecoder } from "./transformer_stack.ts";
 
@@ -33,6 +34,8 @@ export class CaptioningTransformer extends Module {
     readonly numHeads = 4,
     readonly numLayers = 2,
     readonly maxLength = 50,
+    /** Attention-block ablations, for every block (default: the notebook's block). */
+    readonly attention: AttentionOptions = {},
   ) {
     super();
     this.vocabSize = Object.keys(wordToIdx).length;
@@ -44,7 +47,7 @@ export class CaptioningTransformer extends Module {
     this.visualProjection = this.child("visual_projection", new Linear(inputDim, wordvecDim));
     this.embedding = this.child("embedding", new Embedding(this.vocabSize, wordvecDim, this.nullIdx));
     this.positionalEncoding = this.child("positional_encoding", new PositionalEncoding(wordvecDim, 0.1, maxLength));
-    const layer = new TransformerDecoderLayer(wordvecDim, numHeads);
+    const layer = new TransformerDecoderLayer(wordvecDim, numHeads, 2048, 0.1, attention);
     this.transformer = this.child("transformer", new TransformerDecoder(layer, numLayers));
     this.apply(initWeights);
     // Constructed after apply(), so it keeps PyTorch's default Linear init (drawn last).

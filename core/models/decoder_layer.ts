@@ -5,7 +5,7 @@ import { Module } from "../nn/module.ts";
 import { add } from "../ops/elementwise.ts";
 import type { Tensor } from "../tensor.ts";
 import { FeedForwardNetwork } from "./feed_forward.ts";
-import { MultiHeadAttention } from "./multi_head_attention.ts";
+import { MultiHeadAttention, type AttentionOptions } from "./multi_head_attention.ts";
 
 export class TransformerDecoderLayer extends Module {
   readonly selfAttn: MultiHeadAttention;
@@ -18,10 +18,17 @@ export class TransformerDecoderLayer extends Module {
   readonly dropoutCross: Dropout;
   readonly dropoutFfn: Dropout;
 
-  constructor(readonly inputDim: number, readonly numHeads: number, readonly dimFeedforward = 2048, dropout = 0.1) {
+  /** `attention` applies to both blocks, self- and cross-attention. */
+  constructor(
+    readonly inputDim: number,
+    readonly numHeads: number,
+    readonly dimFeedforward = 2048,
+    dropout = 0.1,
+    attention: AttentionOptions = {},
+  ) {
     super();
-    this.selfAttn = this.child("self_attn", new MultiHeadAttention(inputDim, numHeads, dropout));
-    this.crossAttn = this.child("cross_attn", new MultiHeadAttention(inputDim, numHeads, dropout));
+    this.selfAttn = this.child("self_attn", new MultiHeadAttention(inputDim, numHeads, dropout, attention));
+    this.crossAttn = this.child("cross_attn", new MultiHeadAttention(inputDim, numHeads, dropout, attention));
     this.ffn = this.child("ffn", new FeedForwardNetwork(inputDim, dimFeedforward, dropout));
     this.normSelf = this.child("norm_self", new LayerNorm(inputDim));
     this.normCross = this.child("norm_cross", new LayerNorm(inputDim));

@@ -5,7 +5,7 @@ import { Module } from "../nn/module.ts";
 import { add } from "../ops/elementwise.ts";
 import type { Tensor } from "../tensor.ts";
 import { FeedForwardNetwork } from "./feed_forward.ts";
-import { MultiHeadAttention } from "./multi_head_attention.ts";
+import { MultiHeadAttention, type AttentionOptions } from "./multi_head_attention.ts";
 
 export class TransformerEncoderLayer extends Module {
   readonly selfAttn: MultiHeadAttention;
@@ -15,9 +15,15 @@ export class TransformerEncoderLayer extends Module {
   readonly dropoutSelf: Dropout;
   readonly dropoutFfn: Dropout;
 
-  constructor(readonly inputDim: number, readonly numHeads: number, readonly dimFeedforward = 2048, dropout = 0.1) {
+  constructor(
+    readonly inputDim: number,
+    readonly numHeads: number,
+    readonly dimFeedforward = 2048,
+    dropout = 0.1,
+    attention: AttentionOptions = {},
+  ) {
     super();
-    this.selfAttn = this.child("self_attn", new MultiHeadAttention(inputDim, numHeads, dropout));
+    this.selfAttn = this.child("self_attn", new MultiHeadAttention(inputDim, numHeads, dropout, attention));
     this.ffn = this.child("ffn", new FeedForwardNetwork(inputDim, dimFeedforward, dropout));
     this.normSelf = this.child("norm_self", new LayerNorm(inputDim));
     this.normFfn = this.child("norm_ffn", new LayerNorm(inputDim));

@@ -1,5 +1,5 @@
 export { PositionalEncoding, sinusoidTable } from "./positional_encoding.ts";
-export { MultiHeadAttention } from "./multi_head_attention.ts";
+export { MultiHeadAttention, type AttentionOptions } from "./multi_head_attention.ts";
 export { FeedForwardNetwork } from "./feed_forward.ts";
 export { TransformerDecoderLayer } from "./decoder_layer.ts";
 export { TransformerEncoderLayer } from "./encoder_layer.ts";

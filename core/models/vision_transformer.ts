@@ -11,6 +11,7 @@ import { mean } from "../ops/reduce.ts";
 import type { Tensor } from "../tensor.ts";
 import { ConvStem } from "./conv_stem.ts";
 import { TransformerEncoderLayer } from "./encoder_layer.ts";
+import type { AttentionOptions } from "./multi_head_attention.ts";
 import { initWeights } from "./init_weights.ts";
 import { PatchEmbedding } from "./patch_embedding.ts";
 import { PositionalEncoding } from "./positional_encoding.ts";
@@ -34,11 +35,13 @@ export class VisionTransformer extends Module {
     readonly numClasses = 10,
     readonly dropout = 0.1,
     readonly stemChannels = 0,
+    /** Attention-block ablations (default: the notebook's block). */
+    readonly attention: AttentionOptions = {},
   ) {
     super();
     this.patchEmbed = this.child("patch_embed", new PatchEmbedding(imgSize, patchSize, stemChannels > 0 ? stemChannels : inChannels, embedDim));
     this.positionalEncoding = this.child("positional_encoding", new PositionalEncoding(embedDim, dropout));
-    const layer = new TransformerEncoderLayer(embedDim, numHeads, dimFeedforward, dropout);
+    const layer = new TransformerEncoderLayer(embedDim, numHeads, dimFeedforward, dropout, attention);
     this.transformer = this.child("transformer", new TransformerEncoder(layer, numLayers));
     this.head = this.child("head", new Linear(embedDim, numClasses));
     this.apply(initWeights);

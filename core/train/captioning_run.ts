@@ -19,6 +19,7 @@ import {
 import { envDataDir } from "../data/data_dir.ts";
 import { loadCheckpoint, saveCheckpoint, type CheckpointMeta, type CheckpointPaths, type LoadedCheckpoint } from "../io/checkpoint.ts";
 import { CaptioningTransformer } from "../models/captioning_transformer.ts";
+import type { AttentionOptions } from "../models/multi_head_attention.ts";
 import { manualSeed, NumpyRandomState } from "../random/index.ts";
 import type { Tensor } from "../tensor.ts";
 import type { DataParallel } from "./data_parallel.ts";
@@ -45,6 +46,8 @@ export interface CaptioningRunOptions {
   valCaptions?: number;
   /** A data-parallel run: rank 0's weights everywhere, batchSize per rank, minibatches sharded. */
   parallel?: DataParallel;
+  /** Attention-block ablations (`xt ablate attention --task captioning`); absent: the notebook's block. */
+  attention?: AttentionOptions;
 }
 
 export interface CaptioningRun {
@@ -80,7 +83,7 @@ export async function startCaptioningRun(o: CaptioningRunOptions): Promise<Capti
   if (data.captionLength - 1 > o.maxLength) {
     throw new XtError(`--max-length ${o.maxLength} is shorter than the captions' ${data.captionLength - 1} input tokens`, 2);
   }
-  const model = new CaptioningTransformer(data.wordToIdx, data.featureDim, o.wordvecDim, o.numHeads, o.numLayers, o.maxLength);
+  const model = new CaptioningTransformer(data.wordToIdx, data.featureDim, o.wordvecDim, o.numHeads, o.numLayers, o.maxLength, o.attention);
   o.parallel?.wrap(model);
   const solver = new CaptioningSolver(model, data, { batchSize: o.batchSize, numEpochs: o.epochs, learningRate: o.lr, np, ranks: o.parallel });
   const run: CaptioningRunConfig = {

@@ -129,6 +129,8 @@ export interface TrainOptions {
   atEnd?: (interrupted: boolean) => Partial<EndEvent> | void;
   /** A data-parallel run: gradients averaged after backward, steps combined, stops agreed. */
   parallel?: DataParallel;
+  /** After backward (and the gradient average of a data-parallel run), before the Adam step: a study reads the gradients here. */
+  afterBackward?: () => void;
 }
 
 export interface TrainResult {
@@ -232,7 +234,9 @@ export class CaptioningSolver {
       ranks: opts.parallel,
       from: this.position,
       hooks: {
-        ...(opts.parallel ? { afterBackward: opts.parallel.afterBackward } : {}),
+        ...(opts.parallel || opts.afterBackward
+          ? { afterBackward: () => { opts.parallel?.afterBackward(); opts.afterBackward?.(); } }
+          : {}),
         afterStep: (s, pos) => {
           this.lossHistory.push(s.loss);
           this.position = pos;

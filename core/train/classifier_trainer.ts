@@ -30,6 +30,7 @@ import { jsonText } from "../io/json_text.ts";
 import { crossEntropy } from "../ops/loss.ts";
 import type { Adam } from "../optim/adam.ts";
 import { dataLoaderEpochOrder, defaultGenerator, type TorchGenerator } from "../random/index.ts";
+import type { Tensor } from "../tensor.ts";
 import type { EndEvent, EventSink } from "./events.ts";
 import type { DataParallel } from "./data_parallel.ts";
 import { trainLoop, type BatchSource, type ForwardResult, type LoopPosition } from "./loop.ts";
@@ -206,6 +207,8 @@ export interface TrainClassifierOptions {
   /** Continue a saved run (the model and optimizer already hold its state; the generator too). */
   resume?: ClassifierProgress;
   generator?: TorchGenerator;
+  /** After each backward pass, before the optimizer step (a study reads the gradients here). */
+  afterBackward?: (params: Tensor[]) => void;
 }
 
 export interface TrainClassifierResult {
@@ -282,7 +285,9 @@ export async function trainClassifier(o: TrainClassifierOptions): Promise<TrainC
     ranks: dp,
     from: o.resume?.position,
     hooks: {
-      ...(dp ? { afterBackward: dp.afterBackward } : {}),
+      ...(dp || o.afterBackward
+        ? { afterBackward: (params: Tensor[]) => { dp?.afterBackward(); o.afterBackward?.(params); } }
+        : {}),
       evaluate: async (_epoch, progress) => {
         const onBatch = async (done: number, total: number): Promise<void> => {
           progress(done, total);

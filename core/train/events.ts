@@ -15,6 +15,42 @@ export interface StartEvent {
   lr?: number;
   /** A resumed run: the steps already done before this process started. */
   resumedAt?: number;
+  /** One run of a study (`xt ablate`): where it stands in the whole study. */
+  study?: StudyPosition;
+}
+
+/** Where one run stands in a study of several runs (variants × seeds). */
+export interface StudyPosition {
+  /** The study's command ("ablate attention"). */
+  command: string;
+  /** This run, 1-based, of `runs`. */
+  index: number;
+  runs: number;
+  variant: string;
+  seed: number;
+  /** Steps of the runs before this one (done), and of the whole study (planned). */
+  stepsBefore: number;
+  totalSteps: number;
+  /** Wall time of the runs before this one. */
+  elapsedBeforeMs: number;
+}
+
+/** One measure of a study variant over its seeds: values per seed, their mean and sample std (n − 1; 0 for one seed). */
+export interface StudyMetric {
+  mean: number;
+  std: number;
+  values: number[];
+}
+
+/** One row of a study: a variant, its settings, the seeds it ran and its measures (docs/results.md). */
+export interface StudyVariant {
+  name: string;
+  params: Record<string, unknown>;
+  seeds: number[];
+  /** The headline measures (what `xt plot` draws, one panel each). */
+  metrics: Record<string, StudyMetric>;
+  /** Finer measures in the same form (per layer, per head), kept apart from the headline ones. */
+  detail?: Record<string, StudyMetric>;
 }
 
 export interface StepEvent {
@@ -73,6 +109,9 @@ export interface EndEvent {
   best?: string;
   /** True when the run stopped early on Ctrl-C. */
   interrupted?: boolean;
+  /** A study's end (`xt ablate`): its command and the finished variants (all of them unless interrupted). */
+  command?: string;
+  variants?: StudyVariant[];
 }
 
 export type TrainEvent = StartEvent | StepEvent | EvalEvent | EpochEvent | EndEvent;

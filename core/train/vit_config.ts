@@ -3,6 +3,7 @@
  * docs/vit-defaults.md), validation with messages that name the flags, and model construction.
  */
 import { XtError } from "../errors.ts";
+import type { AttentionOptions } from "../models/multi_head_attention.ts";
 import { VisionTransformer } from "../models/vision_transformer.ts";
 import type { ImageDatasetName } from "../data/image_dataset.ts";
 import type { ClassifierKind } from "./classifier_run.ts";
@@ -23,6 +24,8 @@ export interface VitModelConfig {
    * the patch embedding; 0 or absent: none, the notebook's model.
    */
   stemChannels?: number;
+  /** Attention-block ablations (`xt ablate attention`); absent: the notebook's block. */
+  attention?: AttentionOptions;
 }
 
 /** The conv stem's channels when `--conv-stem` is given without a number. */
@@ -109,6 +112,7 @@ export const MODEL_FLAGS: Readonly<Record<keyof VitModelConfig, string>> = {
   imgSize: "--img-size", patchSize: "--patch-size", inChannels: "--in-channels", embedDim: "--embed-dim",
   numLayers: "--num-layers", numHeads: "--num-heads", dimFeedforward: "--ffn-dim", numClasses: "classes", dropout: "--dropout",
   stemChannels: "--conv-stem",
+  attention: "the attention ablation",
 };
 
 /** Throws an XtError (exit 2) naming the flag when the configuration cannot build a model. */
@@ -146,14 +150,23 @@ export function buildVit(cfg: VitModelConfig): VisionTransformer {
   validateModelConfig(cfg);
   return new VisionTransformer(
     cfg.imgSize, cfg.patchSize, cfg.inChannels, cfg.embedDim, cfg.numLayers, cfg.numHeads, cfg.dimFeedforward,
-    cfg.numClasses, cfg.dropout, cfg.stemChannels ?? 0,
+    cfg.numClasses, cfg.dropout, cfg.stemChannels ?? 0, cfg.attention ?? {},
   );
 }
 
-/** "VisionTransformer(img 28, patch 7, C 1, D 128, layers 6, heads 4, ffn 256, classes 10, dropout 0.1)" */
+/** "VisionTransformer(img 28, patch 7, C 1, D 128, layers 6, heads 4, ffn 256, classes 10, dropout 0.1)" (+ ", unscaled scores", ", no output projection") */
 export function describeVit(cfg: VitModelConfig): string {
   const stem = cfg.stemChannels ? `, conv stem ${cfg.stemChannels}` : "";
-  return `VisionTransformer(img ${cfg.imgSize}, patch ${cfg.patchSize}, C ${cfg.inChannels}, D ${cfg.embedDim}, layers ${cfg.numLayers}, heads ${cfg.numHeads}, ffn ${cfg.dimFeedforward}, classes ${cfg.numClasses}, dropout ${cfg.dropout}${stem})`;
+  const ablated = describeAttention(cfg.attention);
+  return `VisionTransformer(img ${cfg.imgSize}, patch ${cfg.patchSize}, C ${cfg.inChannels}, D ${cfg.embedDim}, layers ${cfg.numLayers}, heads ${cfg.numHeads}, ffn ${cfg.dimFeedforward}, classes ${cfg.numClasses}, dropout ${cfg.dropout}${stem}${ablated ? `, ${ablated}` : ""})`;
+}
+
+/** What an attention ablation changes, in words ("" for the notebook's block). */
+export function describeAttention(a: AttentionOptions | undefined): string {
+  const parts: string[] = [];
+  if (a?.scaleScores === false) parts.push("unscaled scores");
+  if (a?.outputProjection === false) parts.push("no output projection");
+  return parts.join(", ");
 }
 
 /** Reads a model config back from a checkpoint sidecar, checking every field. */
@@ -169,6 +182,12 @@ export function modelConfigFrom(raw: unknown, where: string): VitModelConfig {
   if (o.stemChannels !== undefined) {
     if (!Number.isInteger(o.stemChannels) || (o.stemChannels as number) < 0) throw new XtError(`${where}: model config has no valid 'stemChannels'`);
     if ((o.stemChannels as number) > 0) cfg.stemChannels = o.stemChannels as number;
+  }
+  const a = o.attention;
+  if (a !== undefined) {
+    const ok = typeof a === "object" && a !== null && Object.entries(a).every(([k, v]) => (k === "scaleScores" || k === "outputProjection") && typeof v === "boolean");
+    if (!ok) throw new XtError(`${where}: model config has an invalid 'attention' (expected scaleScores/outputProjection booleans)`);
+    cfg.attention = { ...(a as AttentionOptions) };
   }
   return cfg;
 }

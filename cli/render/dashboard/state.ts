@@ -3,7 +3,7 @@
  * history compacts itself now and then). Nothing here renders; `view()` turns the state into the
  * numbers a frame shows, and is called at most ~10 times a second.
  */
-import type { EndEvent, EpochEvent, EvalEvent, StartEvent, TrainEvent } from "../../../core/train/events.ts";
+import type { EndEvent, EpochEvent, EvalEvent, StartEvent, StudyPosition, TrainEvent } from "../../../core/train/events.ts";
 import { RunHistory } from "../sparkline.ts";
 
 /** Step events kept for the recent throughput (and ETA) estimate. */
@@ -35,6 +35,27 @@ export interface DashboardView {
   eval: EvalEvent | null;
   end: EndEvent | null;
   notice: string | null;
+  /** A study (`xt ablate`): where the whole study stands. */
+  study?: StudyView;
+  /** A study's finished runs, oldest first. */
+  finishedRuns: readonly FinishedRun[];
+}
+
+export interface StudyView {
+  position: StudyPosition;
+  /** Steps of the whole study done, and its wall time so far. */
+  stepsDone: number;
+  elapsedMs: number;
+  /** The whole study's remaining time at its average rate so far. */
+  etaMs?: number;
+}
+
+/** One finished run of a study: its start event, its last epoch event and last loss. */
+export interface FinishedRun {
+  start: StartEvent & { study: StudyPosition };
+  lastEpoch?: EpochEvent;
+  loss?: number;
+  elapsedMs: number;
 }
 
 export class DashboardState {
@@ -43,7 +64,8 @@ export class DashboardState {
   eval: EvalEvent | null = null;
   notice: string | null = null;
   readonly epochEvents: EpochEvent[] = [];
-  readonly history: RunHistory;
+  history: RunHistory;
+  readonly finishedRuns: FinishedRun[] = [];
 
   step = 0;
   totalSteps = 0;
@@ -69,8 +91,30 @@ export class DashboardState {
   /** Number of state changes: lets the renderer skip a frame when nothing changed. */
   version = 0;
 
-  constructor(historyCapacity = 256) {
+  constructor(private readonly historyCapacity = 256) {
     this.history = new RunHistory(historyCapacity);
+  }
+
+  /** A study's run ended (the next run started, or the study ended): keep its summary line. */
+  private archiveRun(): void {
+    const s = this.start;
+    if (!s?.study) return;
+    this.finishedRuns.push({ start: s as FinishedRun["start"], lastEpoch: this.epochEvents[this.epochEvents.length - 1], loss: this.loss, elapsedMs: this.elapsedMs });
+    this.start = null;
+  }
+
+  /** Back to a fresh run (the next run of a study). */
+  private resetRun(): void {
+    this.epochEvents.length = 0;
+    this.history = new RunHistory(this.historyCapacity);
+    this.step = 0;
+    this.totalSteps = 0;
+    this.epoch = this.epochs = this.loss = this.minLoss = this.lr = this.accuracy = this.lastTestAcc = this.bestTestAcc = undefined;
+    this.elapsedMs = 0;
+    this.examples = this.tokens = 0;
+    this.sawTokens = false;
+    this.rNext = this.rCount = 0;
+    this.eval = null;
   }
 
   apply(e: TrainEvent): void {
@@ -78,6 +122,10 @@ export class DashboardState {
     this.eval = e.type === "eval" ? e : null;
     switch (e.type) {
       case "start":
+        if (e.study) {
+          if (this.start?.study) this.archiveRun();
+          this.resetRun();
+        }
         this.start = e;
         this.totalSteps = e.totalSteps;
         this.epochs = e.epochs;
@@ -121,6 +169,7 @@ export class DashboardState {
         }
         return;
       case "end":
+        if (e.variants) this.archiveRun();
         this.end = e;
         this.elapsedMs = Math.max(this.elapsedMs, e.elapsedMs);
         return;
@@ -151,7 +200,16 @@ export class DashboardState {
       eval: this.eval,
       end: this.end,
       notice: this.notice,
+      finishedRuns: this.finishedRuns.slice(),
     };
+    const st = this.start?.study ?? this.finishedRuns[this.finishedRuns.length - 1]?.start.study;
+    if (st) {
+      const current = this.start?.study ? this.step : 0;
+      const stepsDone = this.end?.variants ? this.end.steps : st.stepsBefore + current;
+      const elapsedMs = this.end?.variants ? this.end.elapsedMs : st.elapsedBeforeMs + (this.start?.study ? this.elapsedMs : 0);
+      v.study = { position: st, stepsDone, elapsedMs };
+      if (stepsDone > 0 && elapsedMs > 0) v.study.etaMs = (Math.max(0, st.totalSteps - stepsDone) * elapsedMs) / stepsDone;
+    }
     // Throughput over the recent window; with a single step event, over the run so far.
     let dt: number;
     let dSteps: number;
