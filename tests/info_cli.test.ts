@@ -50,8 +50,8 @@ test("info --json describes this machine, the chosen device and the CPU kernels 
   const cpu = info.devices.find((d) => d.name === "cpu")!;
   expect(cpu.usable).toBe(true);
   expect(cpu.kernels.map((k) => k.group)).toEqual([
-    "memory", "elementwise", "reductions", "matmul/linear", "softmax/cross-entropy", "layer norm", "indexing", "2-D windows", "adam",
-    "dropout/bernoulli",
+    "memory", "elementwise", "reductions", "matmul/linear", "softmax/cross-entropy", "layer norm", "attention", "indexing", "2-D windows",
+    "adam", "random draws",
   ]);
   for (const k of cpu.kernels) expect(k.provider).toBe(firstProvider);
   const cuda = info.devices.find((d) => d.name === "cuda")!;
@@ -70,7 +70,7 @@ test("info --json describes this machine, the chosen device and the CPU kernels 
 test("info shows the TypeScript kernels and the setting that chose them", () => {
   const info = json(xt(["info", "--json"], { XT_KERNELS: "ts" }));
   const rows = info.devices.find((d) => d.name === "cpu")!.kernels;
-  expect(rows).toHaveLength(10);
+  expect(rows).toHaveLength(11);
   for (const k of rows) expect(k).toEqual({ group: k.group, provider: "TypeScript", detail: "forced by XT_KERNELS=ts" });
   expect(info.environment).toEqual({ XT_KERNELS: "ts" });
   const text = xt(["info"], { XT_KERNELS: "ts" }).out;

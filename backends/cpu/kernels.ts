@@ -18,6 +18,7 @@
  * afterwards even when fn throws.
  */
 import type { Backend } from "../../core/backend.ts";
+import type { BulkFills } from "../../core/random/index.ts";
 import { XtError } from "../../core/errors.ts";
 import { IN_COMPILED_BINARY } from "../native_platform.ts";
 import { loadNative, type NativeLoad } from "./native.ts";
@@ -27,9 +28,14 @@ import { TS_PROVIDERS } from "./ts_kernels.ts";
 /** Draws a dropout/Bernoulli mask from an MT19937 key (see core/random's BulkBernoulli). */
 export type BernoulliKernel = (key: Uint32Array, pos: number, p: number, on: number, out: Float32Array) => number | null;
 
-/** Every kernel of core/backend.ts (the optional ones too) except the memory transfers, and bernoulli. */
+/**
+ * Every kernel of core/backend.ts (the optional ones too) except the memory transfers, and the
+ * host-side random draws core/random takes from the CPU library (dropout masks, uniform_, normal_).
+ */
 export type CpuKernels = { [K in Exclude<keyof Backend, "name" | "fromHost" | "toHost" | "full">]-?: NonNullable<Backend[K]> } & {
   bernoulli: BernoulliKernel;
+  uniformFill: BulkFills["uniform"];
+  normalFill: BulkFills["normal"];
 };
 export type KernelName = keyof CpuKernels;
 
@@ -50,7 +56,7 @@ export type ProviderSet = { readonly [K in KernelName]?: Provider<CpuKernels[K]>
 
 export type KernelGroup =
   | "memory" | "elementwise" | "reductions" | "matmul/linear" | "softmax/cross-entropy" | "layer norm"
-  | "indexing" | "2-D windows" | "adam" | "dropout/bernoulli";
+  | "attention" | "indexing" | "2-D windows" | "adam" | "random draws";
 
 /** The kernels of each group, in the order `xt info` lists the groups. */
 export const KERNEL_GROUPS: Readonly<Record<KernelGroup, readonly KernelName[]>> = {
@@ -60,10 +66,11 @@ export const KERNEL_GROUPS: Readonly<Record<KernelGroup, readonly KernelName[]>>
   "matmul/linear": ["matmul", "linear"],
   "softmax/cross-entropy": ["softmax", "softmaxBackward", "crossEntropy", "crossEntropyBackward"],
   "layer norm": ["layerNorm", "layerNormBackward"],
+  attention: ["attention", "attentionBackward"],
   indexing: ["gatherRows", "scatterAddRows"],
   "2-D windows": ["im2row", "row2im", "maxPool2d", "maxPool2dBackward"],
   adam: ["adamStepInPlace"],
-  "dropout/bernoulli": ["bernoulli"],
+  "random draws": ["bernoulli", "uniformFill", "normalFill"],
 };
 
 export type KernelMode = "auto" | "ts" | "native";
@@ -169,6 +176,12 @@ export function withKernels<T>(mode: KernelMode, fn: () => T): T {
 /** Dropout/Bernoulli masks through the table (core/random's BulkBernoulli hook; null: draw in TypeScript). */
 export const bernoulliMt: BernoulliKernel = (key, pos, p, on, out) => cpuKernels().bernoulli(key, pos, p, on, out);
 
+/** uniform_ and normal_ through the table (core/random's BulkFills hook; null: draw in TypeScript). */
+export const fillsMt: BulkFills = {
+  uniform: (key, pos, from, range, mode, out) => cpuKernels().uniformFill(key, pos, from, range, mode, out),
+  normal: (key, pos, mean, std, out) => cpuKernels().normalFill(key, pos, mean, std, out),
+};
+
 // ---- what is in use, for `xt info` and the benchmarks ----
 
 export interface KernelGroupInfo {
@@ -205,8 +218,8 @@ export function describeCpuKernels(): CpuKernelsInfo {
     return provider === "native"
       ? {
           group, provider, providers, label: `native ${addon!.isa}`,
-          detail: group === "dropout/bernoulli"
-            ? "masks bit-identical to core/random's"
+          detail: group === "random draws"
+            ? "dropout masks, uniform_ and normal_, bit-identical to core/random's"
             : `${addon!.threads} thread${addon!.threads === 1 ? "" : "s"}; float32 (other dtypes: TypeScript)`,
         }
       : { group, provider, providers, label: "TypeScript", detail: whyNoNative(t) };
