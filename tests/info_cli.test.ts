@@ -58,7 +58,7 @@ test("info --json describes this machine, the chosen device and the CPU kernels 
   expect(cuda.facts.driver).toBe(findCudaDriver() ?? "not found");
   if (findCudaDriver() === null) expect(cuda).toMatchObject({ usable: false, summary: "no NVIDIA driver (libcuda.so.1 not found)" });
   for (const b of info.blas) expect(b.path === null || existsSync(b.path)).toBe(true);
-  if (process.platform === "linux") expect(info.blas.map((b) => b.name)).toEqual(["oneDNN", "OpenBLAS", "BLIS", "MKL", "BLAS (system default)"]);
+  if (process.platform === "linux") expect(info.blas.map((b) => b.name)).toEqual(["oneDNN", "MKL", "OpenBLAS", "BLIS", "BLAS (system default)"]);
   const fashion = info.data.datasets.find((d) => d.name === "fashion-mnist")!;
   if (existsSync(join(SYSTEM_FASHION_MNIST_DIR, "train-images-idx3-ubyte.gz"))) {
     expect(fashion).toMatchObject({ found: SYSTEM_FASHION_MNIST_DIR, origin: "system copy" });
@@ -84,7 +84,7 @@ test.skipIf(nativeLib === null)("info lists the native provider per kernel group
   expect(rows.find((k) => k.group === "matmul/linear")).toMatchObject({ provider: "native avx2" });
   expect(rows.find((k) => k.group === "matmul/linear")!.detail).toMatch(/^\d+ threads?; float32 \(other dtypes: TypeScript\)$/);
   const bad = json(xt(["info", "--json"], { XT_KERNELS: "fast" }));
-  expect(bad.devices.find((d) => d.name === "cpu")!.summary).toStartWith("XT_KERNELS=fast: expected ts or native");
+  expect(bad.devices.find((d) => d.name === "cpu")!.summary).toStartWith("XT_KERNELS=fast: expected ts, native or blas");
 });
 
 test("info finds data sets in XT_DATA_DIR and ./data", () => {
