@@ -11,6 +11,7 @@ bench/compare.ts runs this with OPENBLAS_CORETYPE unset, i.e. OpenBLAS's own cho
 """
 import argparse
 import json
+import math
 import os
 import resource
 import sys
@@ -130,16 +131,21 @@ MATMUL_SHAPES = [(1024, 128, 128), (1024, 256, 128), (1024, 128, 256), (512, 512
 
 def matmul(args):
     """GFLOP/s of x @ w.t() (x [M, K], w [N, K]: a linear layer's forward) at xt bench matmul's
-    shapes, as bench/workloads.ts bestGflops times them: samples of >= 5 ms of calls, best of --steps."""
+    shapes, as bench/workloads.ts bestGflops times them: a warm-up of >= 100 ms of calls sets the
+    calls per sample (>= 5 ms of them), best of --steps samples."""
     r = {"workload": "matmul"}
     for M, N, K in MATMUL_SHAPES:
         x = torch.randn(M, K)
         w = torch.randn(N, K)
+        calls = 0
         t0 = time.perf_counter()
-        torch.matmul(x, w.t())
-        reps = max(1, min(10000, round(0.005 / max(time.perf_counter() - t0, 1e-6))))
-        for _ in range(reps):
+        while True:
             torch.matmul(x, w.t())
+            calls += 1
+            if time.perf_counter() - t0 >= 0.1:
+                break
+        per_call = (time.perf_counter() - t0) / calls
+        reps = max(1, min(100000, math.ceil(0.005 / per_call)))
         best = float("inf")
         for _ in range(args.steps):
             t = time.perf_counter()

@@ -150,15 +150,20 @@ export const MATMUL_SHAPES: readonly (readonly [number, number, number])[] = [
 ];
 
 /**
- * Best GFLOP/s of `run` (2·M·N·K flops a call) over `samples` samples, each repeating the call for
- * ≥ 5 ms (so small products are timed over many calls), after a warm-up; the event loop turns
- * between samples (storage recycling runs then).
+ * Best GFLOP/s of `run` (2·M·N·K flops a call) over `samples` samples. A warm-up of ≥ 100 ms of calls
+ * (JIT, first touch, caches) sets how many calls a sample repeats (≥ 5 ms of them, so small
+ * products are timed over many calls); the event loop turns between samples (storage recycling
+ * runs then). bench/torch_workloads.py's matmul times PyTorch the same way.
  */
 export async function bestGflops(flops: number, samples: number, run: () => void): Promise<number> {
+  let calls = 0;
   const t0 = performance.now();
-  run();
-  const reps = Math.max(1, Math.min(10000, Math.round(5 / Math.max(performance.now() - t0, 1e-3))));
-  for (let r = 0; r < reps; r++) run();
+  do {
+    run();
+    calls++;
+  } while (performance.now() - t0 < 100);
+  const perCall = (performance.now() - t0) / calls;
+  const reps = Math.max(1, Math.min(100_000, Math.ceil(5 / perCall)));
   let best = Infinity;
   for (let s = 0; s < samples; s++) {
     await tick();
