@@ -21,8 +21,22 @@ export function dropout(x: Tensor, p: number, training: boolean): Tensor {
  * themselves (core/ops/attention.ts), drawn where dropout would draw them in the stream.
  */
 export function dropoutMultipliers(backend: Backend, shape: readonly number[], dtype: DType, p: number, strides?: number[]): Tensor {
-  const mask = defaultGenerator.dropoutMask(numel(shape), p);
+  const mask = defaultGenerator.dropoutMaskInto(hostBuffer(numel(shape)), p);
   return new Tensor(backend, backend.fromHost(mask, dtype), [...shape], strides);
+}
+
+/**
+ * The host arrays masks are drawn into before fromHost copies them to the device, one per size
+ * (a model has a few): a fresh array per mask cost page faults each step. At most 16 sizes kept.
+ */
+const hostBuffers = new Map<number, Float32Array>();
+function hostBuffer(n: number): Float32Array {
+  let b = hostBuffers.get(n);
+  if (!b) {
+    if (hostBuffers.size >= 16) hostBuffers.clear();
+    hostBuffers.set(n, (b = new Float32Array(n)));
+  }
+  return b;
 }
 
 /** empty_like keeps a dense tensor's layout, so the i-th draw lands at the i-th memory slot. */
