@@ -641,17 +641,24 @@ fn bernoulli_mt(a: &Args) -> Result<f64, String> {
     let pos = a.u(0);
     let p = a.f(1);
     let on = a.f(2) as f32;
+    let (mt, out) = mt_and_out("bernoulli_mt", a, pos)?;
+    Ok(mt::bernoulli(mt, pos, p, on, out) as f64)
+}
+
+/// The generator's MT19937 key (arrays[0], a 624-word Uint32Array, advanced in place) and the
+/// float32 output (arrays[1]) of a random-draw kernel, after checking them and the position.
+fn mt_and_out<'a>(name: &str, a: &'a Args, pos: usize) -> Result<(&'a mut [u32], &'a mut [f32]), String> {
     let st = a.arr(0)?;
     if st.ty != napi::T_UINT32 || st.len != 624 {
-        return Err("bernoulli_mt: the state must be a Uint32Array of 624 words".into());
+        return Err(format!("{name}: the state must be a Uint32Array of 624 words"));
     }
     if pos > 624 {
-        return Err(format!("bernoulli_mt: position {pos} out of range"));
+        return Err(format!("{name}: position {pos} out of range"));
     }
     let (op_, ol) = a.arr(1)?.f32()?;
     let mt = unsafe { std::slice::from_raw_parts_mut(st.ptr as *mut u32, 624) };
     let out = unsafe { std::slice::from_raw_parts_mut(op_, ol) };
-    Ok(mt::bernoulli(mt, pos, p, on, out) as f64)
+    Ok((mt, out))
 }
 
 /// meta: [kind (0 uniform, 1 normal), pos, a, b, mode]; arrays: STATE (the generator's 624-word
@@ -662,16 +669,8 @@ fn random_fill(a: &Args) -> Result<f64, String> {
     let (kind, pos) = (a.u(0), a.u(1));
     let (x, y) = (a.f(2) as f32, a.f(3) as f32);
     let mode = a.u(4) as u32;
-    let st = a.arr(0)?;
-    if st.ty != napi::T_UINT32 || st.len != 624 {
-        return Err("random_fill: the state must be a Uint32Array of 624 words".into());
-    }
-    if pos > 624 {
-        return Err(format!("random_fill: position {pos} out of range"));
-    }
-    let (op_, ol) = a.arr(1)?.f32()?;
-    let mt = unsafe { std::slice::from_raw_parts_mut(st.ptr as *mut u32, 624) };
-    let out = unsafe { std::slice::from_raw_parts_mut(op_, ol) };
+    let (mt, out) = mt_and_out("random_fill", a, pos)?;
+    let ol = out.len();
     Ok(match kind {
         0 => mt::uniform(mt, pos, x, y, mode, out),
         1 if ol >= 16 => mt::normal(mt, pos, x, y, out),
