@@ -9,11 +9,12 @@
  *                       in Python + PyTorch): wall seconds of the whole process, start-up included
  *
  *   bun bench/compare.ts [--only matmul|vit|captioning|check] [--steps N] [--iterations N]
- *                        [--xt-threads 1,2] [--rounds N] [--no-build] [--json]
+ *                        [--xt-threads 1,2] [--rounds N] [--matmul-repeats N] [--no-build] [--json]
  *
  * Every configuration runs as a fresh process, one at a time; with --rounds N (default 1) the
  * whole set runs N times, interleaved, and each configuration keeps its best run (the machine may
- * be shared). The reference of a row is its best configuration: PyTorch with 1 or 2 threads;
+ * be shared); the matmul configurations, a few seconds each, run --matmul-repeats times a round
+ * (default 3). The reference of a row is its best configuration: PyTorch with 1 or 2 threads;
  * for matmul the better of the BLAS (with libgomp's default spin and with the spin xt's BLAS
  * provider sets) and PyTorch. Ratios > 1 mean xt is faster.
  *
@@ -41,6 +42,7 @@ const iterations = Number(opt("--iterations") ?? 200);
 const xtThreads = (opt("--xt-threads") ?? "1,2").split(",").filter(Boolean).map(Number);
 const json = process.argv.includes("--json");
 const rounds = Math.max(1, Number(opt("--rounds") ?? 1));
+const matmulRepeats = Math.max(1, Number(opt("--matmul-repeats") ?? 3));
 const want = (w: string): boolean => !only || only === w;
 
 type Json = Record<string, unknown>;
@@ -130,16 +132,19 @@ const xtBinary = join(root, "dist", "xt");
 for (let round = 0; round < rounds; round++) {
   if (want("matmul")) {
     const rs = matmulRows();
-    measure(rs, bun, ["cli/main.ts", "bench", "matmul", "--json", "--steps", String(steps)], xtEnv(), (j) => gflops(rs, j, "xt", "xt"));
-    // The BLAS alone: libgomp's default spin (300000), and the spin xt's BLAS provider sets.
-    for (const [name, spin] of [["BLAS", "300000"], ["BLAS, xt's spin", undefined]] as const) {
-      measure(rs, bun, ["bench/blas_matmul.ts", "--json", "--steps", String(steps)], env({ GOMP_SPINCOUNT: spin }), (j) =>
-        gflops(rs, j, `${j.library} ${j.threads ?? ""}t${spin ? "" : ", xt's spin"}`.trim(), "ref"));
-    }
-    if (hasTorch) {
-      for (const t of [1, 2]) {
-        measure(rs, python, ["bench/torch_workloads.py", "matmul", "--threads", String(t), "--steps", String(steps)], torchEnv(), (j) =>
-          gflops(rs, j, `PyTorch ${t}t`, "ref"));
+    // Each configuration is a few seconds: it runs --matmul-repeats times a round, interleaved.
+    for (let rep = 0; rep < matmulRepeats; rep++) {
+      measure(rs, bun, ["cli/main.ts", "bench", "matmul", "--json", "--steps", String(steps)], xtEnv(), (j) => gflops(rs, j, "xt", "xt"));
+      // The BLAS alone: libgomp's default spin (300000), and the spin xt's BLAS provider sets.
+      for (const spin of ["300000", undefined]) {
+        measure(rs, bun, ["bench/blas_matmul.ts", "--json", "--steps", String(steps)], env({ GOMP_SPINCOUNT: spin }), (j) =>
+          gflops(rs, j, `${j.library} ${j.threads ?? ""}t${spin ? "" : ", xt's spin"}`.trim(), "ref"));
+      }
+      if (hasTorch) {
+        for (const t of [1, 2]) {
+          measure(rs, python, ["bench/torch_workloads.py", "matmul", "--threads", String(t), "--steps", String(steps)], torchEnv(), (j) =>
+            gflops(rs, j, `PyTorch ${t}t`, "ref"));
+        }
       }
     }
   }
