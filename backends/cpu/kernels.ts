@@ -86,7 +86,7 @@ export type KernelMode = "auto" | "ts" | "native" | "blas";
 /**
  * Whether auto puts a BLAS found on the machine ahead of the native kernels (without native it
  * always does: any BLAS beats the TypeScript gemm). Measured in bench/compare.ts's matmul row
- * and the ViT step (see docs/performance.md).
+ * and the ViT step (see docs/architecture.md).
  */
 export const AUTO_BLAS_WITH_NATIVE = false;
 
