@@ -138,23 +138,29 @@ fn attention_mask(arr: napi::Arr, dims: &attention::Dims, m: Option<(isize, isiz
     Ok(Some(attention::Mask { p: unsafe { p.offset(off) }, rs, cs }))
 }
 
-/// meta: [B, H, S, T, D, scale, hasMask, hasDrop, q (off, 4 strides), k (…), v (…), mask (off, rs, cs)];
-/// arrays: Q, K, V, MASK (uint8, [S, T], true = blocked), DROP ([B, H, S, T] float32), OUT ([B, S, H, D]),
-/// W ([B, H, S, T]: the softmax weights before dropout, for the backward).
-fn attention_(a: &Args) -> Result<f64, String> {
+/// q, k, v, the mask and the dropout multipliers of an attention call (arrays 0-4), checked.
+fn attention_inputs(a: &Args) -> Result<(attention::Dims, [attention::Operand; 3], Option<attention::Mask>, *const f32), String> {
     let (dims, [qv, kv, vv], mv, has_drop) = attention_dims(a)?;
     let q = operand("attention q", a.arr(0)?, dims.s, &dims, qv)?;
     let k = operand("attention k", a.arr(1)?, dims.t, &dims, kv)?;
     let v = operand("attention v", a.arr(2)?, dims.t, &dims, vv)?;
     let mask = attention_mask(a.arr(3)?, &dims, mv)?;
-    let heads = dims.b * dims.h;
     let drop = if has_drop {
         let (p, l) = a.arr(4)?.f32()?;
-        need("attention dropout mask", l, heads * dims.s * dims.t)?;
+        need("attention dropout mask", l, dims.b * dims.h * dims.s * dims.t)?;
         p as *const f32
     } else {
         std::ptr::null()
     };
+    Ok((dims, [q, k, v], mask, drop))
+}
+
+/// meta: [B, H, S, T, D, scale, hasMask, hasDrop, q (off, 4 strides), k (…), v (…), mask (off, rs, cs)];
+/// arrays: Q, K, V, MASK (uint8, [S, T], true = blocked), DROP ([B, H, S, T] float32), OUT ([B, S, H, D]),
+/// W ([B, H, S, T]: the softmax weights before dropout, for the backward).
+fn attention_(a: &Args) -> Result<f64, String> {
+    let (dims, [q, k, v], mask, drop) = attention_inputs(a)?;
+    let heads = dims.b * dims.h;
     let (op_, ol) = a.arr(5)?.f32()?;
     let (wp, wl) = a.arr(6)?.f32()?;
     need("attention out", ol, heads * dims.s * dims.d)?;
@@ -169,20 +175,9 @@ fn attention_(a: &Args) -> Result<f64, String> {
 /// meta: as attention_, then gOut's view (off, 4 strides over [B, S, H, D]) at 26;
 /// arrays: Q, K, V, MASK, DROP, W, GOUT, GQ ([B, S, H, D]), GK, GV ([B, T, H, D]).
 fn attention_backward(a: &Args) -> Result<f64, String> {
-    let (dims, [qv, kv, vv], mv, has_drop) = attention_dims(a)?;
-    let q = operand("attention q", a.arr(0)?, dims.s, &dims, qv)?;
-    let k = operand("attention k", a.arr(1)?, dims.t, &dims, kv)?;
-    let v = operand("attention v", a.arr(2)?, dims.t, &dims, vv)?;
-    let mask = attention_mask(a.arr(3)?, &dims, mv)?;
+    let (dims, [q, k, v], mask, drop) = attention_inputs(a)?;
     let heads = dims.b * dims.h;
     let st = heads * dims.s * dims.t;
-    let drop = if has_drop {
-        let (p, l) = a.arr(4)?.f32()?;
-        need("attention dropout mask", l, st)?;
-        p as *const f32
-    } else {
-        std::ptr::null()
-    };
     let (wp, wl) = a.arr(5)?.f32()?;
     need("attention weights", wl, st)?;
     let (gop, gol) = a.arr(6)?.f32()?;
