@@ -50,6 +50,8 @@ let cachedDirs: string[] | null = null;
 
 /** The dynamic linker's search folders, in its order: LD_LIBRARY_PATH, ld.so.conf, the defaults. */
 export function librarySearchDirs(): string[] {
+  // Windows' loader looks next to the program, then in the folders of PATH.
+  if (process.platform === "win32") return [...new Set([dirname(process.execPath), ...(process.env.PATH ?? "").split(";").filter((d) => d !== "")])];
   const env = (process.env.LD_LIBRARY_PATH ?? "").split(":").filter((d) => d !== "");
   if (cachedDirs === null) {
     const conf = process.platform === "linux" ? ldSoConfDirs("/etc/ld.so.conf", new Set()) : [];

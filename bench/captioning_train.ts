@@ -8,6 +8,7 @@
  * The event loop turns between iterations, as in the training loop (core/train/loop.ts).
  */
 import { cpuKernelsSummary, describeCpuKernels } from "../backends/cpu/index.ts";
+import { peakRssMb } from "../core/train/events.ts";
 import { captioningWorkload, numberArg, tick } from "./workloads.ts";
 
 const w = captioningWorkload();
@@ -23,7 +24,7 @@ for (let i = 0; i < iterations; i++) {
   await tick();
 }
 const seconds = (performance.now() - t0) / 1000;
-const result = { workload: "captioning_overfit", iterations, seconds, finalLoss: loss, native: describeCpuKernels().native };
+const result = { workload: "captioning_overfit", iterations, seconds, finalLoss: loss, native: describeCpuKernels().native, peakRssMb: peakRssMb() };
 if (json) console.log(JSON.stringify(result));
 else {
   console.log(`Captioning overfit, ${iterations} iterations (${cpuKernelsSummary()}):`);

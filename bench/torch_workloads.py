@@ -2,6 +2,7 @@
 
   /usr/bin/python3 bench/torch_workloads.py vit        [--threads N] [--steps N] [--warmup N] [--batch N]
   /usr/bin/python3 bench/torch_workloads.py captioning [--threads N] [--iterations N]
+  /usr/bin/python3 bench/torch_workloads.py matmul     [--threads N] [--steps N]
 
 Prints one JSON line. bench/gpu_compare.py runs the same two functions on a CUDA device. The models come from fixtures/gen/reference.py (the notebook's code), but
 torch is imported FIRST so that OpenBLAS picks its kernel from the environment as it stands
@@ -10,7 +11,9 @@ bench/compare.ts runs this with OPENBLAS_CORETYPE unset, i.e. OpenBLAS's own cho
 """
 import argparse
 import json
+import math
 import os
+import resource
 import sys
 import time
 
@@ -122,9 +125,40 @@ def captioning(args, dev=CPU):
     return {"workload": "captioning_overfit", "iterations": args.iterations, "seconds": seconds, "finalLoss": value}
 
 
+# bench/workloads.ts MATMUL_SHAPES (M, N, K)
+MATMUL_SHAPES = [(1024, 128, 128), (1024, 256, 128), (1024, 128, 256), (512, 512, 512), (400, 1004, 256), (400, 2048, 256), (64, 64, 64)]
+
+
+def matmul(args):
+    """GFLOP/s of x @ w.t() (x [M, K], w [N, K]: a linear layer's forward) at xt bench matmul's
+    shapes, as bench/workloads.ts bestGflops times them: a warm-up of >= 100 ms of calls sets the
+    calls per sample (>= 5 ms of them), best of --steps samples."""
+    r = {"workload": "matmul"}
+    for M, N, K in MATMUL_SHAPES:
+        x = torch.randn(M, K)
+        w = torch.randn(N, K)
+        calls = 0
+        t0 = time.perf_counter()
+        while True:
+            torch.matmul(x, w.t())
+            calls += 1
+            if time.perf_counter() - t0 >= 0.1:
+                break
+        per_call = (time.perf_counter() - t0) / calls
+        reps = max(1, min(100000, math.ceil(0.005 / per_call)))
+        best = float("inf")
+        for _ in range(args.steps):
+            t = time.perf_counter()
+            for _ in range(reps):
+                torch.matmul(x, w.t())
+            best = min(best, (time.perf_counter() - t) / reps)
+        r["gflops_%dx%dx%d" % (M, N, K)] = 2 * M * N * K / best / 1e9
+    return r
+
+
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("workload", choices=["vit", "captioning"])
+    p.add_argument("workload", choices=["vit", "captioning", "matmul"])
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--steps", type=int, default=10)
     p.add_argument("--warmup", type=int, default=3)
@@ -132,11 +166,12 @@ def main():
     p.add_argument("--iterations", type=int, default=200)
     args = p.parse_args()
     torch.set_num_threads(args.threads)
-    r = vit(args) if args.workload == "vit" else captioning(args)
+    r = vit(args) if args.workload == "vit" else captioning(args) if args.workload == "captioning" else matmul(args)
     r["engine"] = "pytorch %s" % torch.__version__
     r["threads"] = args.threads
     r["blas"] = blas_corename()
     r["openblasCoretype"] = CORETYPE
+    r["peakRssMb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
     print(json.dumps(r))
 
 

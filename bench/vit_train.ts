@@ -9,6 +9,7 @@
  * XT_KERNELS=ts measures the pure-TypeScript kernels; XT_THREADS=1 one thread.
  */
 import { cpuKernelsSummary, describeCpuKernels } from "../backends/cpu/index.ts";
+import { peakRssMb } from "../core/train/events.ts";
 import { numberArg, tick, timeRuns, vitWorkload } from "./workloads.ts";
 
 const steps = numberArg("--steps", 10);
@@ -32,6 +33,7 @@ const result = {
   imagesPerSecBest: (w.batch * 1000) / best,
   imagesPerSecMedian: (w.batch * 1000) / median,
   native: describeCpuKernels().native,
+  peakRssMb: peakRssMb(),
 };
 if (json) console.log(JSON.stringify(result));
 else {

@@ -31,17 +31,21 @@ export interface VitWorkload {
   batch: number;
 }
 
-export function vitWorkload(batch = 64, seed = 0): VitWorkload {
+/** `phase` (optional) is told when each part of a step starts: forward, backward, optimizer. */
+export function vitWorkload(batch = 64, seed = 0, phase?: (name: "forward" | "backward" | "optimizer") => void): VitWorkload {
   manualSeed(seed);
-  return classifierWorkload(new VisionTransformer(), [3, 32, 32], batch, seed);
+  return classifierWorkload(new VisionTransformer(), [3, 32, 32], batch, seed, phase);
 }
 
 /**
  * A training step of an image classifier on synthetic images of `shape` (C, H, W): forward,
  * cross-entropy, zero_grad, backward, Adam lr 1e-3 (bench/cnn_train.ts: SmallCNN against the
- * Fashion-MNIST ViT).
+ * Fashion-MNIST ViT). `phase`: as vitWorkload's.
  */
-export function classifierWorkload(model: Module & { forward(x: Tensor): Tensor }, shape: [number, number, number], batch = 64, seed = 0): VitWorkload {
+export function classifierWorkload(
+  model: Module & { forward(x: Tensor): Tensor }, shape: [number, number, number], batch = 64, seed = 0,
+  phase?: (name: "forward" | "backward" | "optimizer") => void,
+): VitWorkload {
   model.train();
   const opt = new Adam(model.parameters(), { lr: 1e-3 });
   const images = randn([batch, ...shape]);
@@ -50,10 +54,14 @@ export function classifierWorkload(model: Module & { forward(x: Tensor): Tensor 
   return {
     batch,
     step() {
+      phase?.("forward");
       const out = model.forward(images);
       const loss = crossEntropy(out, labels);
+      phase?.("optimizer");
       opt.zeroGrad();
+      phase?.("backward");
       loss.backward();
+      phase?.("optimizer");
       opt.step();
       return loss.item();
     },
@@ -130,6 +138,40 @@ export function captioningWorkload(seed = 0): CaptioningWorkload {
 export function numberArg(name: string, dflt: number): number {
   const i = process.argv.indexOf(name);
   return i >= 0 ? Number(process.argv[i + 1]) : dflt;
+}
+
+/**
+ * The matmul shapes of `xt bench matmul` and bench/compare.ts's matmul row (M, N, K): the ViT's
+ * linear layers at batch 64 (1024 tokens, 128 and 256 wide), the captioning model's output layer
+ * (400 tokens × 1004 words) and a wider one, a square one, a small one.
+ */
+export const MATMUL_SHAPES: readonly (readonly [number, number, number])[] = [
+  [1024, 128, 128], [1024, 256, 128], [1024, 128, 256], [512, 512, 512], [400, 1004, 256], [400, 2048, 256], [64, 64, 64],
+];
+
+/**
+ * Best GFLOP/s of `run` (2·M·N·K flops a call) over `samples` samples. A warm-up of ≥ 100 ms of calls
+ * (JIT, first touch, caches) sets how many calls a sample repeats (≥ 5 ms of them, so small
+ * products are timed over many calls); the event loop turns between samples (storage recycling
+ * runs then). bench/torch_workloads.py's matmul times PyTorch the same way.
+ */
+export async function bestGflops(flops: number, samples: number, run: () => void): Promise<number> {
+  let calls = 0;
+  const t0 = performance.now();
+  do {
+    run();
+    calls++;
+  } while (performance.now() - t0 < 100);
+  const perCall = (performance.now() - t0) / calls;
+  const reps = Math.max(1, Math.min(100_000, Math.ceil(5 / perCall)));
+  let best = Infinity;
+  for (let s = 0; s < samples; s++) {
+    await tick();
+    const t = performance.now();
+    for (let r = 0; r < reps; r++) run();
+    best = Math.min(best, (performance.now() - t) / reps);
+  }
+  return flops / (best * 1e6);
 }
 
 /** Let the event loop turn, as xt's training loop does between steps (storage recycling runs then). */

@@ -144,4 +144,19 @@ export interface Backend {
   crossEntropy?(logits: View, target: View): { loss: Storage; saved: Storage } | null;
   /** d(loss)/d(logits) [N, C] contiguous, given gLoss [N] = d(out)/d(loss). */
   crossEntropyBackward?(logits: View, target: View, saved: Storage, gLoss: View): Storage;
+
+  /**
+   * Scaled dot-product attention of every (batch, head) in one kernel: weights = softmax over the
+   * last dim of Q·Kᵀ / scale with the `blocked` entries at −∞, out = (weights ⊙ drop)·V.
+   * q [B, H, S, D], k and v [B, H, T, D] (any strides), blocked a bool [S, T] view (true: blocked)
+   * or null, drop the dropout multipliers (0 or 1/(1−p)) as a contiguous [B, H, S, T] view or null.
+   * out is [B, S, H, D] contiguous (the heads side by side, as the output projection reads them);
+   * `weights` [B, H, S, T] (before dropout) goes to attentionBackward. The same numbers as core's
+   * composition (matmul, div, masked fill, softmax, mul, matmul) up to rounding.
+   */
+  attention?(q: View, k: View, v: View, blocked: View | null, drop: View | null, scale: number): { out: Storage; weights: Storage } | null;
+  /** Gradients of attention given gOut [B, S, H, D] (any strides): gq [B, S, H, D], gk and gv [B, T, H, D], contiguous. */
+  attentionBackward?(
+    gOut: View, q: View, k: View, v: View, blocked: View | null, drop: View | null, weights: Storage, scale: number,
+  ): { gq: Storage; gk: Storage; gv: Storage };
 }

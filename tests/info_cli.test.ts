@@ -50,15 +50,15 @@ test("info --json describes this machine, the chosen device and the CPU kernels 
   const cpu = info.devices.find((d) => d.name === "cpu")!;
   expect(cpu.usable).toBe(true);
   expect(cpu.kernels.map((k) => k.group)).toEqual([
-    "memory", "elementwise", "reductions", "matmul/linear", "softmax/cross-entropy", "layer norm", "indexing", "2-D windows", "adam",
-    "dropout/bernoulli",
+    "memory", "elementwise", "reductions", "matmul/linear", "softmax/cross-entropy", "layer norm", "attention", "indexing", "2-D windows",
+    "adam", "random draws",
   ]);
   for (const k of cpu.kernels) expect(k.provider).toBe(firstProvider);
   const cuda = info.devices.find((d) => d.name === "cuda")!;
   expect(cuda.facts.driver).toBe(findCudaDriver() ?? "not found");
   if (findCudaDriver() === null) expect(cuda).toMatchObject({ usable: false, summary: "no NVIDIA driver (libcuda.so.1 not found)" });
   for (const b of info.blas) expect(b.path === null || existsSync(b.path)).toBe(true);
-  if (process.platform === "linux") expect(info.blas.map((b) => b.name)).toEqual(["oneDNN", "OpenBLAS", "BLIS", "MKL", "BLAS (system default)"]);
+  if (process.platform === "linux") expect(info.blas.map((b) => b.name)).toEqual(["oneDNN", "MKL", "OpenBLAS", "BLIS", "BLAS (system default)"]);
   const fashion = info.data.datasets.find((d) => d.name === "fashion-mnist")!;
   if (existsSync(join(SYSTEM_FASHION_MNIST_DIR, "train-images-idx3-ubyte.gz"))) {
     expect(fashion).toMatchObject({ found: SYSTEM_FASHION_MNIST_DIR, origin: "system copy" });
@@ -70,7 +70,7 @@ test("info --json describes this machine, the chosen device and the CPU kernels 
 test("info shows the TypeScript kernels and the setting that chose them", () => {
   const info = json(xt(["info", "--json"], { XT_KERNELS: "ts" }));
   const rows = info.devices.find((d) => d.name === "cpu")!.kernels;
-  expect(rows).toHaveLength(10);
+  expect(rows).toHaveLength(11);
   for (const k of rows) expect(k).toEqual({ group: k.group, provider: "TypeScript", detail: "forced by XT_KERNELS=ts" });
   expect(info.environment).toEqual({ XT_KERNELS: "ts" });
   const text = xt(["info"], { XT_KERNELS: "ts" }).out;
@@ -84,7 +84,7 @@ test.skipIf(nativeLib === null)("info lists the native provider per kernel group
   expect(rows.find((k) => k.group === "matmul/linear")).toMatchObject({ provider: "native avx2" });
   expect(rows.find((k) => k.group === "matmul/linear")!.detail).toMatch(/^\d+ threads?; float32 \(other dtypes: TypeScript\)$/);
   const bad = json(xt(["info", "--json"], { XT_KERNELS: "fast" }));
-  expect(bad.devices.find((d) => d.name === "cpu")!.summary).toStartWith("XT_KERNELS=fast: expected ts or native");
+  expect(bad.devices.find((d) => d.name === "cpu")!.summary).toStartWith("XT_KERNELS=fast: expected ts, native or blas");
 });
 
 test("info finds data sets in XT_DATA_DIR and ./data", () => {

@@ -41,6 +41,9 @@ describe("xt overfit vit", () => {
     expect(end.type).toBe("end");
     expect(end.accuracy).toBe(steps[2]!.accuracy);
     expect(typeof end.loss).toBe("number");
+    // The process's peak RSS in MiB: at least the size of Bun itself, far below the machine's memory.
+    expect(end.peak_rss_mb).toBeGreaterThan(20);
+    expect(end.peak_rss_mb).toBeLessThan(16384);
   });
 
   test("--dataset mnist --data-dir: a data set from disk (10 images in the fixture), plain output", () => {

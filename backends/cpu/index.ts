@@ -8,7 +8,7 @@ import type { DType, HostArray } from "../../core/dtype.ts";
 import { cpuKernels } from "./kernels.ts";
 import { CpuStorage, dataOf } from "./storage.ts";
 
-export { bernoulliMt, cpuKernelsSummary, describeCpuKernels, withKernels } from "./kernels.ts";
+export { bernoulliMt, fillsMt, cpuKernelsSummary, describeCpuKernels, withKernels } from "./kernels.ts";
 export type { CpuKernelsInfo, KernelGroup, KernelGroupInfo, KernelMode } from "./kernels.ts";
 
 export class CpuBackend implements Backend {
@@ -95,5 +95,13 @@ export class CpuBackend implements Backend {
   }
   crossEntropyBackward(logits: View, target: View, saved: Storage, gLoss: View): Storage {
     return cpuKernels().crossEntropyBackward(logits, target, saved, gLoss);
+  }
+  attention(q: View, k: View, v: View, blocked: View | null, drop: View | null, scale: number): { out: Storage; weights: Storage } | null {
+    return cpuKernels().attention(q, k, v, blocked, drop, scale);
+  }
+  attentionBackward(
+    gOut: View, q: View, k: View, v: View, blocked: View | null, drop: View | null, weights: Storage, scale: number,
+  ): { gq: Storage; gk: Storage; gv: Storage } {
+    return cpuKernels().attentionBackward(gOut, q, k, v, blocked, drop, weights, scale);
   }
 }

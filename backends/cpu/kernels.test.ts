@@ -15,6 +15,7 @@ import { TS_PROVIDERS } from "./ts_kernels.ts";
 import { CpuStorage } from "./storage.ts";
 
 const nativeBuilt = loadNative().addon !== null;
+const noBlas = () => ({ blas: null, error: "no BLAS library found", requested: false }) as const;
 const ROOT = join(import.meta.dir, "..", "..");
 
 describe("XT_KERNELS", () => {
@@ -37,7 +38,7 @@ describe("XT_KERNELS", () => {
     }
     expect(err).toBeInstanceOf(XtError);
     expect((err as XtError).exitCode).toBe(2);
-    expect((err as XtError).message).toBe("XT_KERNELS=blas2: expected ts or native (or auto, the default: native when the library is built)");
+    expect((err as XtError).message).toBe("XT_KERNELS=blas2: expected ts, native or blas (or auto, the default: native when the library is built)");
   });
 
   test("forcing native without the library is an error that says why and what to do", () => {
@@ -46,8 +47,8 @@ describe("XT_KERNELS", () => {
       "XT_KERNELS=native, but the native CPU kernels could not be loaded (Cannot find module './native/xt_cpu.node'); " +
         "build them with `npm run build:native-cpu` (needs cargo), or unset XT_KERNELS",
     );
-    // auto falls back to TypeScript instead, and says why.
-    const t = chooseProviders("auto", "default", missing);
+    // auto falls back to TypeScript instead (no BLAS either here), and says why.
+    const t = chooseProviders("auto", "default", missing, noBlas);
     expect(Object.values(t.chains).every((c) => c.length === 1 && c[0] === "typescript")).toBe(true);
   });
 
@@ -71,7 +72,7 @@ describe("XT_KERNELS", () => {
     });
     const err = r.stderr.toString();
     expect(r.exitCode).toBe(2);
-    expect(err).toContain("XT_KERNELS=fast: expected ts or native");
+    expect(err).toContain("XT_KERNELS=fast: expected ts, native or blas");
     expect(err).not.toContain("    at ");
   });
 });

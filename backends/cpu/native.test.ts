@@ -9,13 +9,17 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { BinaryOp, ReduceOp, Storage, UnaryOp, View, Window2d } from "../../core/backend.ts";
-import { CpuBackend, describeCpuKernels, withKernels } from "./index.ts";
+import { CpuBackend, describeCpuKernels, fillsMt, withKernels } from "./index.ts";
 import { cpuKernels } from "./kernels.ts";
 import { loadNative } from "./native.ts";
 import { CpuStorage } from "./storage.ts";
 import { crossEntropy, defaultGenerator, manualSeed, randn, randint, Tensor, noGrad, matmul, add, transpose } from "../../core/index.ts";
 import { fusedLinear } from "../../core/ops/fused.ts";
-import { TorchGenerator } from "../../core/random/index.ts";
+import { attention } from "../../core/ops/attention.ts";
+import { compare } from "../../core/ops/elementwise.ts";
+import { dropoutMultipliers } from "../../core/nn/dropout.ts";
+import { setBulkBernoulli, setBulkFills, TorchGenerator } from "../../core/random/index.ts";
+import { installHostSampler } from "./register.ts";
 import { LayerNorm } from "../../core/nn/layer_norm.ts";
 import { TransformerEncoderLayer } from "../../core/models/encoder_layer.ts";
 import { CaptioningTransformer } from "../../core/models/captioning_transformer.ts";
@@ -429,23 +433,69 @@ describe("native kernels match the TypeScript kernels", () => {
   });
 
   t("bernoulli masks are bit-identical to the TypeScript generator", () => {
-    for (const n of [1, 311, 312, 313, 100003]) {
+    // The TypeScript draws with no bulk kernel installed (the CPU device installs the native one).
+    setBulkBernoulli(null);
+    try {
+      // Dropout p = 0.1 (keep 0.9, not a multiple of 2⁻⁵³ times an integer), and keep-probabilities
+      // where p·2⁵³ is an integer (the edge of the native kernel's integer comparison).
+      for (const [n, drop] of [[1, 0.1], [311, 0.1], [312, 0.1], [313, 0.1], [100003, 0.1], [5000, 0.5], [5001, 0.75], [4099, 2 / 3]] as const) {
+        bernoulliMatches(n, drop);
+      }
+    } finally {
+      installHostSampler();
+    }
+  });
+
+  t("uniform_ and normal_ fills are bit-identical to the TypeScript generator", () => {
+    setBulkFills(null);
+    try {
+      for (const n of [1, 15, 16, 17, 623, 624, 625, 5000, 100003]) {
+        for (const [kind, a, b] of [["uniform", 0, 1], ["uniform", -0.3, 0.7], ["uniform", -2, 2], ["normal", 0, 1], ["normal", 0, 0.02], ["normal", 1.5, 3]] as const) {
+          for (const fma of [true, false]) {
+            if (kind === "normal" && !fma) continue;
+            const want = new TorchGenerator({ seed: n + 7, uniformFma: fma });
+            const got = new TorchGenerator({ seed: n + 7, uniformFma: fma });
+            const w = new Float32Array(n);
+            const g = new Float32Array(n);
+            for (let rep = 0; rep < 2; rep++) {
+              if (kind === "uniform") want.fillUniform(w, a, b);
+              else want.fillNormal(w, a, b);
+              setBulkFills(fillsMt);
+              try {
+                withKernels("native", () => (kind === "uniform" ? got.fillUniform(g, a, b) : got.fillNormal(g, a, b)));
+              } finally {
+                setBulkFills(null);
+              }
+              expectEqual(g, w, `${kind}(${a}, ${b}) n=${n} fma=${fma} rep ${rep}`);
+            }
+            expect(got.random()).toBe(want.random());
+          }
+        }
+      }
+    } finally {
+      installHostSampler();
+    }
+  });
+
+  function bernoulliMatches(n: number, drop: number): void {
+    {
       const a = new TorchGenerator({ seed: 1234 + n });
       const b = new TorchGenerator({ seed: 1234 + n });
       const want = new Float32Array(n);
       const got = new Float32Array(n);
+      const keep = 1 - drop;
       for (let rep = 0; rep < 3; rep++) {
-        a.dropoutMaskInto(want, 0.1);
+        a.dropoutMaskInto(want, drop);
         // The TorchGenerator keeps its MT19937 private; reach in (test only).
         const mt = (b as unknown as { mt: { mt: Uint32Array; pos: number } }).mt;
-        const pos = withKernels("native", () => cpuKernels().bernoulli(mt.mt, mt.pos, 0.9, Math.fround(1 / Math.fround(0.9)), got));
+        const pos = withKernels("native", () => cpuKernels().bernoulli(mt.mt, mt.pos, keep, Math.fround(1 / Math.fround(keep)), got));
         expect(pos).not.toBeNull();
         mt.pos = pos!;
-        expectEqual(got, want, `bernoulli n=${n} rep ${rep}`);
+        expectEqual(got, want, `bernoulli n=${n} p=${drop} rep ${rep}`);
       }
       expect((a as unknown as { mt: { nextU32(): number } }).mt.nextU32()).toBe((b as unknown as { mt: { nextU32(): number } }).mt.nextU32());
     }
-  });
+  }
 
   t("Adam step is bit-identical", () => {
     for (const wd of [0, 0.01]) {
@@ -606,6 +656,42 @@ describe("fused ops and models: native path vs TypeScript path", () => {
       const [a, b] = both(run);
       expectClose(a[0]!, b[0]!, `cross-entropy ${reduction} loss`);
       expectClose(a[1]!, b[1]!, `cross-entropy ${reduction} grad`);
+    }
+  });
+
+  const cpuKernelsTable = (): string => describeCpuKernels().groups.find((g) => g.group === "attention")!.provider;
+
+  t("attention (fused) vs composed: bit-identical on the native kernels, close to TypeScript", () => {
+    // [N, H, S, T, D]: the ViT's heads, the captioning decoder's (causal mask, cross-attention with
+    // T = 1), products small enough for the double-accumulating tiny kernel, and empty ones.
+    const cases: [number, number, number, number, number, boolean, number][] = [
+      [3, 4, 16, 16, 32, false, 0.1], [2, 2, 16, 16, 128, true, 0.1], [2, 2, 16, 1, 128, false, 0.1],
+      [2, 2, 3, 4, 2, false, 0.1], [1, 3, 5, 5, 8, true, 0], [2, 1, 7, 9, 40, false, 0.5], [1, 1, 0, 3, 4, false, 0.1],
+    ];
+    for (const [N, H, S, T, D, causal, p] of cases) {
+      const run = (fused: boolean): number[][] => {
+        manualSeed(17);
+        // q, k, v as the projections lay them out: [N, S, H, D] storage viewed [N, H, S, D].
+        const q = randn([N, S, H * D]).requiresGrad_();
+        const k = randn([N, T, H * D]).requiresGrad_();
+        const v = randn([N, T, H * D]).requiresGrad_();
+        const heads = (x: Tensor, rows: number) => transpose(x.view(N, rows, H, D), 1, 2);
+        const blocked = causal ? compare("eq", randn([S, T]).gt(0), 0) : null;
+        const drop = p > 0 && N * H * S * T > 0 ? dropoutMultipliers(q.backend, [N, H, S, T], "float32", p) : null;
+        const out = attention(heads(q, S), heads(k, T), heads(v, T), {
+          blocked, drop, scale: Math.fround(Math.sqrt(D)), onWeights: fused ? null : () => {},
+        });
+        // The fused kernel ran (or, composed, did not).
+        expect(out.gradFn?.name === "AttentionBackward").toBe(fused && cpuKernelsTable() === "native");
+        out.backward(randn([N, S, H * D]));
+        return [out.toArray(), q.grad!.toArray(), k.grad!.toArray(), v.grad!.toArray()];
+      };
+      const name = `attention [${N}, ${H}, ${S}, ${T}, ${D}]${causal ? " masked" : ""} p=${p}`;
+      const fused = withKernels("native", () => run(true));
+      const composed = withKernels("native", () => run(false));
+      for (let i = 0; i < fused.length; i++) expectEqual(fused[i]!, composed[i]!, `${name} output/grad ${i}`);
+      const ts = withKernels("ts", () => run(false));
+      for (let i = 0; i < fused.length; i++) expectClose(fused[i]!, ts[i]!, `${name} vs TypeScript ${i}`);
     }
   });
 

@@ -48,6 +48,9 @@ export interface NativeAddon {
   max_pool2d_backward: Kernel;
   adam_: Kernel;
   math_check: Kernel;
+  attention_: Kernel;
+  random_fill: Kernel;
+  attention_backward: Kernel;
 }
 
 /** The addon, or why it could not be loaded (`built`: whether the .node file exists at all). */

@@ -28,6 +28,34 @@ const rowsAndIndex = (x: View, index: View): boolean =>
   x.shape.length === 2 && index.shape.length === 1 && isF32(x.storage) && isI32(index.storage);
 
 const EMPTY_F32 = new Float32Array(0);
+const EMPTY_U8 = new Uint8Array(0);
+
+/** float32 q [B, H, S, D], k and v [B, H, T, D], a bool [S, T] mask, a dense [B, H, S, T] dropout mask. */
+function attentionViews(q: View, k: View, v: View, blocked: View | null, drop: View | null): boolean {
+  if (q.shape.length !== 4 || k.shape.length !== 4 || v.shape.length !== 4) return false;
+  if (!isF32(q.storage) || !isF32(k.storage) || !isF32(v.storage)) return false;
+  const [B, H, S] = q.shape as [number, number, number];
+  const T = k.shape[2]!;
+  if (blocked && (blocked.shape.length !== 2 || !((blocked.storage as CpuStorage).data instanceof Uint8Array))) return false;
+  const dropShape = [B, H, S, T];
+  return !drop || (isF32(drop.storage) && drop.offset === 0 && isDense(drop) && drop.shape.length === 4 && drop.shape.every((d, i) => d === dropShape[i]));
+}
+
+const maskData = (blocked: View | null): Uint8Array => (blocked ? ((blocked.storage as CpuStorage).data as Uint8Array) : EMPTY_U8);
+
+/** The attention meta block (native/src/lib.rs attention_dims): dims, flags, q, k, v and the mask's view. */
+function attentionMeta(q: View, k: View, v: View, blocked: View | null, drop: View | null, scale: number, size: number): Float64Array {
+  const m = ensureMeta(size);
+  m[0] = q.shape[0]!; m[1] = q.shape[1]!; m[2] = q.shape[2]!; m[3] = k.shape[2]!; m[4] = q.shape[3]!;
+  m[5] = scale; m[6] = blocked ? 1 : 0; m[7] = drop ? 1 : 0;
+  let p = 8;
+  for (const x of [q, k, v]) {
+    m[p++] = x.offset;
+    for (let i = 0; i < 4; i++) m[p++] = x.strides[i]!;
+  }
+  m[23] = blocked ? blocked.offset : 0; m[24] = blocked ? blocked.strides[0]! : 0; m[25] = blocked ? blocked.strides[1]! : 0;
+  return m;
+}
 
 /** meta[0..10] = [N, C, H, W, kh, kw, sh, sw, ph, pw] (native/src/lib.rs geometry). */
 function putWindow(m: Float64Array, shape: readonly number[], w: Window2d): Float64Array {
@@ -272,6 +300,40 @@ export function nativeProviders(nat: NativeAddon): ProviderSet {
       },
     ),
 
+    // Fused attention (native/src/attention.rs): bit-identical to the composition on these kernels.
+    attention: native<"attention">(
+      (q, k, v, blocked, drop) => attentionViews(q, k, v, blocked, drop),
+      (q, k, v, blocked, drop, scale) => {
+        const [B, H, S, D] = q.shape as [number, number, number, number];
+        const T = k.shape[2]!;
+        const out = CpuStorage.allocUninit("float32", B * S * H * D);
+        const weights = CpuStorage.allocUninit("float32", B * H * S * T);
+        const m = attentionMeta(q, k, v, blocked, drop, scale, 26);
+        nat.attention_(m, f32(q.storage)!, f32(k.storage)!, f32(v.storage)!, maskData(blocked), drop ? f32(drop.storage)! : EMPTY_F32, out.data, weights.data);
+        return { out, weights };
+      },
+    ),
+
+    attentionBackward: native<"attentionBackward">(
+      (gOut, q, k, v, blocked, drop, weights) =>
+        attentionViews(q, k, v, blocked, drop) && gOut.shape.length === 4 && isF32(gOut.storage) && isF32(weights),
+      (gOut, q, k, v, blocked, drop, weights, scale) => {
+        const [B, H, S, D] = q.shape as [number, number, number, number];
+        const T = k.shape[2]!;
+        const gq = CpuStorage.allocUninit("float32", B * S * H * D);
+        const gk = CpuStorage.allocUninit("float32", B * T * H * D);
+        const gv = CpuStorage.allocUninit("float32", B * T * H * D);
+        const m = attentionMeta(q, k, v, blocked, drop, scale, 31);
+        m[26] = gOut.offset;
+        for (let i = 0; i < 4; i++) m[27 + i] = gOut.strides[i]!;
+        nat.attention_backward(
+          m, f32(q.storage)!, f32(k.storage)!, f32(v.storage)!, maskData(blocked), drop ? f32(drop.storage)! : EMPTY_F32,
+          f32(weights)!, f32(gOut.storage)!, gq.data, gk.data, gv.data,
+        );
+        return { gq, gk, gv };
+      },
+    ),
+
     gatherRows: native<"gatherRows">(rowsAndIndex, (x, index) => {
       const n = index.shape[0]!;
       const C = x.shape[1]!;
@@ -365,6 +427,24 @@ export function nativeProviders(nat: NativeAddon): ProviderSet {
         const m = ensureMeta(3);
         m[0] = pos; m[1] = p; m[2] = on;
         return nat.bernoulli_mt(m, key, out) as number;
+      },
+    ),
+
+    // Bit-identical to TorchGenerator's fillUniform / normalFillAvx2 on float32 (native/src/mt.rs).
+    uniformFill: native<"uniformFill">(
+      (key, _pos, _from, _range, _mode, out) => key.length === 624 && out.length > 0,
+      (key, pos, from, range, mode, out) => {
+        const m = ensureMeta(5);
+        m[0] = 0; m[1] = pos; m[2] = from; m[3] = range; m[4] = mode;
+        return nat.random_fill(m, key, out) as number;
+      },
+    ),
+    normalFill: native<"normalFill">(
+      (key, _pos, _mean, _std, out) => key.length === 624 && out.length >= 16,
+      (key, pos, mean, std, out) => {
+        const m = ensureMeta(5);
+        m[0] = 1; m[1] = pos; m[2] = mean; m[3] = std; m[4] = 0;
+        return nat.random_fill(m, key, out) as number;
       },
     ),
   };

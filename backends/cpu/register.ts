@@ -4,7 +4,7 @@
  * nothing native.
  */
 import { registerDevice, type DeviceReport, type KernelRow } from "../../core/device.ts";
-import { setBulkBernoulli } from "../../core/random/index.ts";
+import { setBulkBernoulli, setBulkFills } from "../../core/random/index.ts";
 
 type CpuModule = typeof import("./index.ts");
 
@@ -12,11 +12,13 @@ type CpuModule = typeof import("./index.ts");
 const cpuModule = (): CpuModule => require("./index.ts") as CpuModule;
 
 /**
- * Dropout masks are drawn on the host for every device; the native library draws the same MT19937
- * stream, bit for bit, ~10x faster than the TypeScript loop (and declines when it is not loaded).
+ * Dropout masks and uniform_/normal_ initialisations are drawn on the host for every device; the
+ * native library draws the same MT19937 stream, bit for bit, far faster than the TypeScript loops
+ * (and declines when it is not loaded).
  */
 export function installHostSampler(): void {
   setBulkBernoulli(cpuModule().bernoulliMt);
+  setBulkFills(cpuModule().fillsMt);
 }
 
 /** Which provider runs each group of CPU kernels, and why (backends/cpu/kernels.ts). */

@@ -56,6 +56,10 @@ export const TS_PROVIDERS: { readonly [K in KernelName]: Provider<CpuKernels[K]>
   maxPool2d: ts<"maxPool2d">(maxPool2d),
   maxPool2dBackward: ts<"maxPool2dBackward">((gy, indices, _w, height, width) => maxPool2dBackward(gy, indices, height, width)),
   adamStepInPlace: ts<"adamStepInPlace">(adamStepInPlace),
-  // core/random draws the mask in TypeScript.
+  attention: ts<"attention">(() => null),
+  attentionBackward: ts<"attentionBackward">(() => needsNativeForward("attentionBackward")),
+  // core/random draws in TypeScript.
   bernoulli: ts<"bernoulli">(() => null),
+  uniformFill: ts<"uniformFill">(() => null),
+  normalFill: ts<"normalFill">(() => null),
 };

@@ -1,12 +1,11 @@
 /** Multi-head scaled dot-product attention (key, query, value, proj Linears; dropout on the weights). */
-import { Dropout } from "../nn/dropout.ts";
+import { Dropout, dropoutMultipliers } from "../nn/dropout.ts";
 import { Linear } from "../nn/linear.ts";
 import { Module } from "../nn/module.ts";
 import { XtError } from "../errors.ts";
-import { compare, div, maskedFill } from "../ops/elementwise.ts";
-import { matmul } from "../ops/matmul.ts";
-import { softmax } from "../ops/softmax.ts";
-import { contiguous, reshape, transpose, view } from "../ops/views.ts";
+import { attention } from "../ops/attention.ts";
+import { compare } from "../ops/elementwise.ts";
+import { transpose, view } from "../ops/views.ts";
 import { shapeStr } from "../shape.ts";
 import type { Tensor } from "../tensor.ts";
 
@@ -73,13 +72,13 @@ export class MultiHeadAttention extends Module {
     const Q = transpose(view(this.query.forward(query), [N, S, H, D]), 1, 2);
     const K = transpose(view(this.key.forward(key), [N, T, H, D]), 1, 2);
     const V = transpose(view(this.value.forward(value), [N, T, H, D]), 1, 2);
-    const raw = matmul(Q, transpose(K, -2, -1));
-    let scores = this.scaleScores ? div(raw, Math.fround(Math.sqrt(D))) : raw;
-    if (attnMask) scores = maskedFill(scores, compare("eq", attnMask, 0), -Infinity);
-    const weights = softmax(scores, -1);
-    if (this.onWeights) this.onWeights(weights);
-    const attn = this.attnDrop.forward(weights);
-    const out = reshape(contiguous(transpose(matmul(attn, V), 1, 2)), [N, S, E]);
+    // attn_drop's multipliers for the weights [N, H, S, T] (drawn here: nothing draws in between).
+    const p = this.attnDrop.p;
+    const drop = this.attnDrop.training && p > 0 && N * H * S * T > 0 ? dropoutMultipliers(Q.backend, [N, H, S, T], Q.dtype, p) : null;
+    // Unscaled scores (the ablation) divide by 1: exact, the same numbers as no division.
+    const out = attention(Q, K, V, {
+      blocked: attnMask ? compare("eq", attnMask, 0) : null, drop, scale: this.scaleScores ? Math.fround(Math.sqrt(D)) : 1, onWeights: this.onWeights,
+    });
     return this.proj ? this.proj.forward(out) : out;
   }
 }

@@ -4,15 +4,39 @@
  */
 import { mul } from "../ops/elementwise.ts";
 import { defaultGenerator } from "../random/index.ts";
-import { contiguousStrides } from "../shape.ts";
+import type { Backend } from "../backend.ts";
+import type { DType } from "../dtype.ts";
+import { contiguousStrides, numel } from "../shape.ts";
 import { Tensor } from "../tensor.ts";
 import { Module } from "./module.ts";
 
 export function dropout(x: Tensor, p: number, training: boolean): Tensor {
   if (!training || p === 0 || x.numel === 0) return x;
-  const mask = defaultGenerator.dropoutMask(x.numel, p);
-  const storage = x.backend.fromHost(mask, x.dtype);
-  return mul(x, new Tensor(x.backend, storage, [...x.shape], memoryOrderStrides(x)));
+  return mul(x, dropoutMultipliers(x.backend, x.shape, x.dtype, p, memoryOrderStrides(x)));
+}
+
+/**
+ * Dropout's multipliers (0 or 1/(1−p)) for a tensor of `shape`, drawn now from the global
+ * generator; `strides` place the i-th draw (default: row-major). For kernels that apply dropout
+ * themselves (core/ops/attention.ts), drawn where dropout would draw them in the stream.
+ */
+export function dropoutMultipliers(backend: Backend, shape: readonly number[], dtype: DType, p: number, strides?: number[]): Tensor {
+  const mask = defaultGenerator.dropoutMaskInto(hostBuffer(numel(shape)), p);
+  return new Tensor(backend, backend.fromHost(mask, dtype), [...shape], strides);
+}
+
+/**
+ * The host arrays masks are drawn into before fromHost copies them to the device, one per size
+ * (a model has a few): a fresh array per mask cost page faults each step. At most 16 sizes kept.
+ */
+const hostBuffers = new Map<number, Float32Array>();
+function hostBuffer(n: number): Float32Array {
+  let b = hostBuffers.get(n);
+  if (!b) {
+    if (hostBuffers.size >= 16) hostBuffers.clear();
+    hostBuffers.set(n, (b = new Float32Array(n)));
+  }
+  return b;
 }
 
 /** empty_like keeps a dense tensor's layout, so the i-th draw lands at the i-th memory slot. */

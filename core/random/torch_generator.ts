@@ -23,6 +23,23 @@ export function setBulkBernoulli(fn: BulkBernoulli | null): void {
   bulkBernoulli = fn;
 }
 
+/**
+ * Optional bulk kernels for uniform_ and normal_ on float32 (the native CPU library registers
+ * them): each draws out.length elements from the MT19937 stream (key advanced in place from pos)
+ * exactly as fillUniform / normalFillAvx2 below do, and returns the new position — or null to
+ * fall back. uniform's mode: 0 the uniform itself (from 0, range 1), 1 u·range + from fused,
+ * 2 rounded twice.
+ */
+export interface BulkFills {
+  uniform(key: Uint32Array, pos: number, from: number, range: number, mode: 0 | 1 | 2, out: Float32Array): number | null;
+  normal(key: Uint32Array, pos: number, mean: number, std: number, out: Float32Array): number | null;
+}
+let bulkFills: BulkFills | null = null;
+
+export function setBulkFills(fills: BulkFills | null): void {
+  bulkFills = fills;
+}
+
 /** c10 default_rng_seed_val: what torch.Generator() and the start-up default generator use. */
 export const DEFAULT_TORCH_SEED = 67280421310721n;
 
@@ -137,6 +154,8 @@ export class TorchGenerator {
       // from/to are static_cast<float>(double); (to - from) is a float op.
       const lo = Math.fround(from);
       const range = Math.fround(Math.fround(to) - lo);
+      const mode = lo === 0 && range === 1 ? 0 : this.uniformFma ? 1 : 2;
+      if (bulkFills && n > 0 && mt.drawInPlace((key, pos) => bulkFills!.uniform(key, pos, lo, range, mode, out))) return;
       if (lo === 0 && range === 1) {
         for (let i = 0; i < n; i++) out[i] = (mt.nextU32() & 0xffffff) * TWO_POW_M24;
       } else if (this.uniformFma) {
@@ -204,6 +223,7 @@ export class TorchGenerator {
   private normalFillAvx2(data: Float32Array, meanF: number, stdF: number): void {
     const n = data.length;
     const mt = this.mt;
+    if (bulkFills && mt.drawInPlace((key, pos) => bulkFills!.normal(key, pos, meanF, stdF, data))) return;
     for (let i = 0; i < n; i++) data[i] = (mt.nextU32() & 0xffffff) * TWO_POW_M24;
     for (let i = 0; i + 16 <= n; i += 16) this.fill16Avx2(data, i, meanF, stdF);
     if (n % 16 !== 0) {

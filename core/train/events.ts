@@ -112,6 +112,17 @@ export interface EndEvent {
   /** A study's end (`xt ablate`): its command and the finished variants (all of them unless interrupted). */
   command?: string;
   variants?: StudyVariant[];
+  /** The process's peak resident memory so far, in MiB (getrusage's maxrss). */
+  peak_rss_mb?: number;
+}
+
+/** The process's peak resident set size so far in MiB (one decimal), or undefined where unknown. */
+export function peakRssMb(): number | undefined {
+  try {
+    return Math.round(process.resourceUsage().maxRSS / 102.4) / 10; // maxRSS is in KiB
+  } catch {
+    return undefined;
+  }
 }
 
 export type TrainEvent = StartEvent | StepEvent | EvalEvent | EpochEvent | EndEvent;

@@ -17,7 +17,7 @@
  */
 import type { Module } from "../nn/module.ts";
 import type { Tensor } from "../tensor.ts";
-import { rankSink, type EndEvent, type EpochEvent, type EvalEvent, type EventSink, type StartEvent } from "./events.ts";
+import { peakRssMb, rankSink, type EndEvent, type EpochEvent, type EvalEvent, type EventSink, type StartEvent } from "./events.ts";
 import { yieldToEvents } from "./stop.ts";
 
 /** What the loop needs from an optimizer (Adam has it). */
@@ -245,6 +245,7 @@ export async function trainLoop<B>(o: TrainLoopOptions<B>): Promise<LoopResult> 
     }
   }
   const fields = reporter ? (hooks.atEnd?.({ interrupted, position: pos }) ?? {}) : {};
-  emit({ type: "end", steps: pos.step, elapsedMs: elapsed(), ...fields, ...(interrupted ? { interrupted } : {}) });
+  const rss = peakRssMb();
+  emit({ type: "end", steps: pos.step, elapsedMs: elapsed(), ...fields, ...(interrupted ? { interrupted } : {}), ...(rss !== undefined ? { peak_rss_mb: rss } : {}) });
   return { position: pos, interrupted, stoppedEarly, last, elapsedMs: elapsed() };
 }

@@ -8,6 +8,7 @@
 use std::sync::Mutex;
 
 use crate::pool::{par_range, SendPtr};
+use crate::simd_dispatch;
 use crate::softmax::Rows;
 use crate::view::View;
 
@@ -44,32 +45,62 @@ pub unsafe fn forward(
     let (xp, yp, mp, rp) = (SendPtr(xp as *mut f32), SendPtr(y), SendPtr(mean), SendPtr(rstd));
     let (rows, wv, bv) = (&rows, &wv, &bv);
     par_range(rows.count(), grain(c), &|lo, hi| {
-        let mut buf = vec![0f64; c];
+        let mut buf = vec![0f32; if rows.cs == 1 { 0 } else { c }];
         rows.each(lo, hi, |r, off| {
-            let xr = xp.get().offset(off);
-            let mut s = 0f64;
-            for j in 0..c {
-                let v = *xr.offset(j as isize * rows.cs) as f64;
-                buf[j] = v;
-                s += v;
-            }
-            let mu = s / c as f64;
-            let mut q = 0f64;
-            for j in 0..c {
-                let d = buf[j] - mu;
-                buf[j] = d;
-                q += d * d;
-            }
-            let var = q / c as f64;
-            let rs = 1.0 / (var + eps).sqrt();
-            let o = yp.get().add(r * c);
-            for j in 0..c {
-                *o.add(j) = (buf[j] * rs * wv[j] + bv[j]) as f32;
-            }
+            let xr = contiguous_row(xp.get().offset(off), rows.cs, c, &mut buf);
+            let (mu, rs) = row_forward(xr, c, eps, wv.as_ptr(), bv.as_ptr(), yp.get().add(r * c));
             *mp.get().add(r) = mu;
             *rp.get().add(r) = rs;
         });
     });
+}
+
+/// The row itself when contiguous, else a copy of it in buf.
+#[inline]
+unsafe fn contiguous_row(x: *const f32, cs: isize, c: usize, buf: &mut [f32]) -> *const f32 {
+    if cs == 1 {
+        return x;
+    }
+    for j in 0..c {
+        buf[j] = *x.offset(j as isize * cs);
+    }
+    buf.as_ptr()
+}
+
+/// Σ f(j) over j < c in double, in 8 interleaved partial sums (one vector of lanes whatever the
+/// ISA, so the result does not depend on it), added pairwise at the end.
+#[inline(always)]
+unsafe fn sum8(c: usize, f: impl Fn(usize) -> f64) -> f64 {
+    let mut a = [0f64; 8];
+    let mut j = 0;
+    while j + 8 <= c {
+        for (l, al) in a.iter_mut().enumerate() {
+            *al += f(j + l);
+        }
+        j += 8;
+    }
+    let mut s = ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
+    while j < c {
+        s += f(j);
+        j += 1;
+    }
+    s
+}
+
+simd_dispatch! {
+    /// One contiguous row: y = (x − μ)·rstd·w + b; returns (μ, rstd).
+    fn row_forward(x: *const f32, c: usize, eps: f64, w: *const f64, b: *const f64, y: *mut f32) -> (f64, f64) {
+        let mu = sum8(c, |j| *x.add(j) as f64) / c as f64;
+        let var = sum8(c, |j| {
+            let d = *x.add(j) as f64 - mu;
+            d * d
+        }) / c as f64;
+        let rs = 1.0 / (var + eps).sqrt();
+        for j in 0..c {
+            *y.add(j) = ((*x.add(j) as f64 - mu) * rs * *w.add(j) + *b.add(j)) as f32;
+        }
+        (mu, rs)
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -97,32 +128,14 @@ pub unsafe fn backward(
         let mut pb = vec![0f64; c];
         let mut xh = vec![0f64; c];
         let mut gh = vec![0f64; c];
+        let (mut bx, mut bg) = (vec![0f32; if rx.cs == 1 { 0 } else { c }], vec![0f32; if rg.cs == 1 { 0 } else { c }]);
         let mut goffs: Vec<isize> = Vec::with_capacity(hi - lo);
         rg.each(lo, hi, |_, off| goffs.push(off));
         rx.each(lo, hi, |r, xoff| {
-            let xr = xp.get().offset(xoff);
-            let gr = gp.get().offset(goffs[r - lo]);
-            let mu = *mp.get().add(r);
-            let rs = *rp.get().add(r);
-            let mut sg = 0f64;
-            let mut sgx = 0f64;
-            for j in 0..c {
-                let xv = (*xr.offset(j as isize * rx.cs) as f64 - mu) * rs;
-                let g = *gr.offset(j as isize * rg.cs) as f64;
-                pw[j] += g * xv;
-                pb[j] += g;
-                let ghat = g * wv[j];
-                xh[j] = xv;
-                gh[j] = ghat;
-                sg += ghat;
-                sgx += ghat * xv;
-            }
-            let inv = 1.0 / c as f64;
-            let (a, bb) = (sg * inv, sgx * inv);
-            let o = op.get().add(r * c);
-            for j in 0..c {
-                *o.add(j) = (rs * (gh[j] - a - xh[j] * bb)) as f32;
-            }
+            let xr = contiguous_row(xp.get().offset(xoff), rx.cs, c, &mut bx);
+            let gr = contiguous_row(gp.get().offset(goffs[r - lo]), rg.cs, c, &mut bg);
+            let rows = RowBackward { c, mu: *mp.get().add(r), rs: *rp.get().add(r), w: wv.as_ptr(), pw: pw.as_mut_ptr(), pb: pb.as_mut_ptr(), xh: xh.as_mut_ptr(), gh: gh.as_mut_ptr() };
+            row_backward(xr, gr, rows, op.get().add(r * c));
         });
         let mut g = accr.lock().unwrap_or_else(|e| e.into_inner());
         for j in 0..c {
@@ -137,6 +150,43 @@ pub unsafe fn backward(
         }
         if !gb.is_null() {
             *gb.add(j) = g.1[j] as f32;
+        }
+    }
+}
+
+/// A row's statistics and the per-thread buffers of the backward.
+#[derive(Clone, Copy)]
+pub struct RowBackward {
+    c: usize,
+    mu: f64,
+    rs: f64,
+    w: *const f64,
+    /// Σ over this thread's rows of gy·x̂ and gy (per column).
+    pw: *mut f64,
+    pb: *mut f64,
+    /// x̂ and gy·w of the row.
+    xh: *mut f64,
+    gh: *mut f64,
+}
+
+simd_dispatch! {
+    /// One contiguous row of the backward: gx = rstd·(ĝ − mean(ĝ) − x̂·mean(ĝ·x̂)), and the row's
+    /// gy·x̂ and gy added to the column sums.
+    fn row_backward(x: *const f32, g: *const f32, r: RowBackward, gx: *mut f32) -> () {
+        let c = r.c;
+        for j in 0..c {
+            let xv = (*x.add(j) as f64 - r.mu) * r.rs;
+            let gv = *g.add(j) as f64;
+            *r.pw.add(j) += gv * xv;
+            *r.pb.add(j) += gv;
+            *r.xh.add(j) = xv;
+            *r.gh.add(j) = gv * *r.w.add(j);
+        }
+        let inv = 1.0 / c as f64;
+        let a = sum8(c, |j| *r.gh.add(j)) * inv;
+        let bb = sum8(c, |j| *r.gh.add(j) * *r.xh.add(j)) * inv;
+        for j in 0..c {
+            *gx.add(j) = (r.rs * (*r.gh.add(j) - a - *r.xh.add(j) * bb)) as f32;
         }
     }
 }

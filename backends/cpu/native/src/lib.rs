@@ -5,6 +5,7 @@
 //! bounds-checked before any access. float32 only: other dtypes stay on the TS kernels.
 
 mod adam;
+mod attention;
 mod ew;
 mod gather;
 mod gemm;
@@ -107,6 +108,92 @@ fn linear(a: &Args) -> Result<f64, String> {
     };
     gemm::gemm(&g);
     drop(tmp);
+    Ok(f64::NAN)
+}
+
+// ---- fused attention -----------------------------------------------------------------------------
+
+/// Reads [B, H, S, T, D, scale, hasMask, hasDrop] and the 4-D views q, k, v (offset, 4 strides each)
+/// and the mask's (offset, 2 strides) from meta; checks them against the arrays.
+fn attention_dims(a: &Args) -> Result<(attention::Dims, [(isize, [isize; 4]); 3], Option<(isize, isize, isize)>, bool), String> {
+    let dims = attention::Dims { b: a.u(0), h: a.u(1), s: a.u(2), t: a.u(3), d: a.u(4), scale: a.f(5) as f32 };
+    let has_mask = a.f(6) != 0.0;
+    let has_drop = a.f(7) != 0.0;
+    let view = |p: usize| (a.i(p), [a.i(p + 1), a.i(p + 2), a.i(p + 3), a.i(p + 4)]);
+    let ops = [view(8), view(13), view(18)];
+    let mask = if has_mask { Some((a.i(23), a.i(24), a.i(25))) } else { None };
+    Ok((dims, ops, mask, has_drop))
+}
+
+fn operand(what: &str, arr: napi::Arr, rows: usize, dims: &attention::Dims, v: (isize, [isize; 4])) -> Result<attention::Operand, String> {
+    let (p, len) = arr.f32()?;
+    check_bounds(what, &[dims.b, dims.h, rows, dims.d], &v.1, v.0, len)?;
+    Ok(attention::Operand { p: unsafe { p.offset(v.0) }, st: v.1 })
+}
+
+fn attention_mask(arr: napi::Arr, dims: &attention::Dims, m: Option<(isize, isize, isize)>) -> Result<Option<attention::Mask>, String> {
+    let Some((off, rs, cs)) = m else { return Ok(None) };
+    let (p, len) = arr.u8()?;
+    check_bounds("attention mask", &[dims.s, dims.t], &[rs, cs], off, len)?;
+    Ok(Some(attention::Mask { p: unsafe { p.offset(off) }, rs, cs }))
+}
+
+/// q, k, v, the mask and the dropout multipliers of an attention call (arrays 0-4), checked.
+fn attention_inputs(a: &Args) -> Result<(attention::Dims, [attention::Operand; 3], Option<attention::Mask>, *const f32), String> {
+    let (dims, [qv, kv, vv], mv, has_drop) = attention_dims(a)?;
+    let q = operand("attention q", a.arr(0)?, dims.s, &dims, qv)?;
+    let k = operand("attention k", a.arr(1)?, dims.t, &dims, kv)?;
+    let v = operand("attention v", a.arr(2)?, dims.t, &dims, vv)?;
+    let mask = attention_mask(a.arr(3)?, &dims, mv)?;
+    let drop = if has_drop {
+        let (p, l) = a.arr(4)?.f32()?;
+        need("attention dropout mask", l, dims.b * dims.h * dims.s * dims.t)?;
+        p as *const f32
+    } else {
+        std::ptr::null()
+    };
+    Ok((dims, [q, k, v], mask, drop))
+}
+
+/// meta: [B, H, S, T, D, scale, hasMask, hasDrop, q (off, 4 strides), k (…), v (…), mask (off, rs, cs)];
+/// arrays: Q, K, V, MASK (uint8, [S, T], true = blocked), DROP ([B, H, S, T] float32), OUT ([B, S, H, D]),
+/// W ([B, H, S, T]: the softmax weights before dropout, for the backward).
+fn attention_(a: &Args) -> Result<f64, String> {
+    let (dims, [q, k, v], mask, drop) = attention_inputs(a)?;
+    let heads = dims.b * dims.h;
+    let (op_, ol) = a.arr(5)?.f32()?;
+    let (wp, wl) = a.arr(6)?.f32()?;
+    need("attention out", ol, heads * dims.s * dims.d)?;
+    need("attention weights", wl, heads * dims.s * dims.t)?;
+    if heads == 0 || dims.s == 0 {
+        return Ok(f64::NAN);
+    }
+    attention::forward(dims, q, k, v, mask, drop, op_, wp);
+    Ok(f64::NAN)
+}
+
+/// meta: as attention_, then gOut's view (off, 4 strides over [B, S, H, D]) at 26;
+/// arrays: Q, K, V, MASK, DROP, W, GOUT, GQ ([B, S, H, D]), GK, GV ([B, T, H, D]).
+fn attention_backward(a: &Args) -> Result<f64, String> {
+    let (dims, [q, k, v], mask, drop) = attention_inputs(a)?;
+    let heads = dims.b * dims.h;
+    let st = heads * dims.s * dims.t;
+    let (wp, wl) = a.arr(5)?.f32()?;
+    need("attention weights", wl, st)?;
+    let (gop, gol) = a.arr(6)?.f32()?;
+    let gov = (a.i(26), [a.i(27), a.i(28), a.i(29), a.i(30)]);
+    check_bounds("attention gOut", &[dims.b, dims.s, dims.h, dims.d], &gov.1, gov.0, gol)?;
+    let go = attention::Operand { p: unsafe { gop.offset(gov.0) }, st: gov.1 };
+    let (gq, gql) = a.arr(7)?.f32()?;
+    let (gk, gkl) = a.arr(8)?.f32()?;
+    let (gv, gvl) = a.arr(9)?.f32()?;
+    need("attention gq", gql, heads * dims.s * dims.d)?;
+    need("attention gk", gkl, heads * dims.t * dims.d)?;
+    need("attention gv", gvl, heads * dims.t * dims.d)?;
+    if heads == 0 || dims.d == 0 {
+        return Ok(f64::NAN);
+    }
+    attention::backward(dims, q, k, v, go, mask, wp, drop, gq, gk, gv);
     Ok(f64::NAN)
 }
 
@@ -549,17 +636,41 @@ fn bernoulli_mt(a: &Args) -> Result<f64, String> {
     let pos = a.u(0);
     let p = a.f(1);
     let on = a.f(2) as f32;
+    let (mt, out) = mt_and_out("bernoulli_mt", a, pos)?;
+    Ok(mt::bernoulli(mt, pos, p, on, out) as f64)
+}
+
+/// The generator's MT19937 key (arrays[0], a 624-word Uint32Array, advanced in place) and the
+/// float32 output (arrays[1]) of a random-draw kernel, after checking them and the position.
+fn mt_and_out<'a>(name: &str, a: &'a Args, pos: usize) -> Result<(&'a mut [u32], &'a mut [f32]), String> {
     let st = a.arr(0)?;
     if st.ty != napi::T_UINT32 || st.len != 624 {
-        return Err("bernoulli_mt: the state must be a Uint32Array of 624 words".into());
+        return Err(format!("{name}: the state must be a Uint32Array of 624 words"));
     }
     if pos > 624 {
-        return Err(format!("bernoulli_mt: position {pos} out of range"));
+        return Err(format!("{name}: position {pos} out of range"));
     }
     let (op_, ol) = a.arr(1)?.f32()?;
     let mt = unsafe { std::slice::from_raw_parts_mut(st.ptr as *mut u32, 624) };
     let out = unsafe { std::slice::from_raw_parts_mut(op_, ol) };
-    Ok(mt::bernoulli(mt, pos, p, on, out) as f64)
+    Ok((mt, out))
+}
+
+/// meta: [kind (0 uniform, 1 normal), pos, a, b, mode]; arrays: STATE (the generator's 624-word
+/// MT19937 key, advanced in place), OUT (float32). uniform: a = from, b = range, mode 0 (plain),
+/// 1 (fused), 2 (two roundings); normal (16 or more elements): a = mean, b = std. Returns the new
+/// stream position.
+fn random_fill(a: &Args) -> Result<f64, String> {
+    let (kind, pos) = (a.u(0), a.u(1));
+    let (x, y) = (a.f(2) as f32, a.f(3) as f32);
+    let mode = a.u(4) as u32;
+    let (mt, out) = mt_and_out("random_fill", a, pos)?;
+    let ol = out.len();
+    Ok(match kind {
+        0 => mt::uniform(mt, pos, x, y, mode, out),
+        1 if ol >= 16 => mt::normal(mt, pos, x, y, out),
+        _ => return Err(format!("random_fill: kind {kind} with {ol} elements")),
+    } as f64)
 }
 
 // ---- registration ---------------------------------------------------------------------------
@@ -578,7 +689,7 @@ macro_rules! exports {
 mod reg {
     use super::*;
     pub unsafe fn register(env: napi_env, exports: napi_value) -> bool {
-        exports!(env, exports, matmul, linear, noop, unary, binary, where_, copy, reduce_, softmax_, softmax_backward, cross_entropy, cross_entropy_backward, layer_norm, layer_norm_backward, gather_rows, scatter_add_rows, im2row, row2im, max_pool2d, max_pool2d_backward, adam_, math_check, bernoulli_mt)
+        exports!(env, exports, matmul, linear, noop, unary, binary, where_, copy, reduce_, softmax_, softmax_backward, cross_entropy, cross_entropy_backward, layer_norm, layer_norm_backward, gather_rows, scatter_add_rows, im2row, row2im, max_pool2d, max_pool2d_backward, adam_, math_check, bernoulli_mt, random_fill, attention_, attention_backward)
             && xt_napi::export_string(env, exports, "isa", isa::name())
             && xt_napi::export_number(env, exports, "threads", pool::pool().threads() as f64)
             && xt_napi::export_number(env, exports, "version", 1.0)

@@ -169,6 +169,39 @@ fn grain(c: usize) -> usize {
     (16384 / c.max(1)).max(1)
 }
 
+/// softmax (or log_softmax) of the contiguous row x[0..c] into o.
+///
+/// # Safety
+/// x and o hold c floats.
+pub unsafe fn softmax_row(x: *const f32, c: usize, log: bool, o: *mut f32) {
+    let mut m = row_max(x, c);
+    if m == f32::NEG_INFINITY {
+        m = 0.0; // an all -inf row gives NaN, as in PyTorch
+    }
+    if m.is_nan() {
+        for j in 0..c {
+            *o.add(j) = f32::NAN;
+        }
+        return;
+    }
+    if log {
+        let s = row_exp_sum(x, m, std::ptr::null_mut(), c);
+        row_sub64(x, m as f64 + s.ln(), o, c);
+    } else {
+        let s = row_exp_sum(x, m, o, c);
+        row_scale(o, (1.0 / s) as f32, c);
+    }
+}
+
+/// The softmax backward of one row: o = y·(g − Σ g·y), contiguous rows of c floats.
+///
+/// # Safety
+/// y, g and o hold c floats (o may be g).
+pub unsafe fn softmax_backward_row(y: *const f32, g: *const f32, c: usize, o: *mut f32) {
+    let dot = row_dot(g, y, c);
+    row_softmax_bwd(y, g, dot, o, c);
+}
+
 /// out [rows, C] contiguous.
 pub fn softmax(x: &View, xp: *const f32, log: bool, out: *mut f32) {
     let rows = Rows::new(x);
@@ -178,25 +211,7 @@ pub fn softmax(x: &View, xp: *const f32, log: bool, out: *mut f32) {
     par_range(rows.count(), grain(c), &|lo, hi| {
         rows_ref.each(lo, hi, |r, off| unsafe {
             let o = op.get().add(r * c);
-            with_row(xp.get().offset(off), rows_ref.cs, c, |x| {
-                let mut m = row_max(x, c);
-                if m == f32::NEG_INFINITY {
-                    m = 0.0; // an all -inf row gives NaN, as in PyTorch
-                }
-                if m.is_nan() {
-                    for j in 0..c {
-                        *o.add(j) = f32::NAN;
-                    }
-                    return;
-                }
-                if log {
-                    let s = row_exp_sum(x, m, std::ptr::null_mut(), c);
-                    row_sub64(x, m as f64 + s.ln(), o, c);
-                } else {
-                    let s = row_exp_sum(x, m, o, c);
-                    row_scale(o, (1.0 / s) as f32, c);
-                }
-            });
+            with_row(xp.get().offset(off), rows_ref.cs, c, |x| softmax_row(x, c, log, o));
         });
     });
 }
@@ -235,8 +250,7 @@ pub fn softmax_backward(y: &View, yp: *const f32, g: &View, gp: *const f32, log:
                         *o.add(j) = (*gptr.add(j) as f64 - e * sg) as f32;
                     }
                 } else {
-                    let dot = row_dot(gptr, yr, c);
-                    row_softmax_bwd(yr, gptr, dot, o, c);
+                    softmax_backward_row(yr, gptr, c, o);
                 }
             });
         });
