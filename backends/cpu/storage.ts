@@ -13,13 +13,15 @@
  * Bounds (XT_POOL_MB, default 512): arrays stop being tracked once that much has been registered
  * without any cleanup callback running (a loop that never yields keeps at most that much alive
  * for the registry), tracked arrays never exceed 4× that, and the free lists hold at most that
- * much. XT_POOL_MB=0 turns recycling off.
+ * much (making room by dropping lengths nobody asks for any more: free_lists.ts). XT_POOL_MB=0
+ * turns recycling off.
  *
  * Rule for this folder: never keep a storage's `data` array after dropping the storage.
  */
 import type { Storage } from "../../core/backend.ts";
 import type { DType, HostArray } from "../../core/dtype.ts";
 import { hostArrayFor } from "../../core/dtype.ts";
+import { FreeLists } from "./free_lists.ts";
 
 export class CpuStorage implements Storage {
   constructor(readonly dtype: DType, readonly data: HostArray) {}
@@ -45,16 +47,19 @@ export function dataOf(s: Storage): HostArray {
 
 // ---- the float32 pool ----
 
-/** Arrays below this many elements (64 KiB) are left to the allocator. */
-const POOL_MIN = 16384;
+/**
+ * Arrays below this many elements (16 KiB) are left to the allocator. Not higher: a 64×64 product's
+ * fresh 16 KiB outputs page-faulted on most calls once the process had churned through large arrays
+ * (`xt bench matmul`'s 64×64×64 after its 400×2048 shape: 50 GFLOP/s instead of 210 pooled).
+ */
+const POOL_MIN = 4096;
 const POOL_BYTES = ((): number => {
   const raw = typeof process !== "undefined" ? process.env.XT_POOL_MB : undefined;
   const v = raw === undefined || raw.trim() === "" ? NaN : Number(raw);
   return (Number.isFinite(v) && v >= 0 ? v : 512) * 1024 * 1024;
 })();
 
-const free = new Map<number, Float32Array[]>();
-let freeBytes = 0;
+const free = new FreeLists(POOL_BYTES);
 let trackedBytes = 0;
 let reused = 0;
 let fresh = 0;
@@ -79,20 +84,14 @@ let sinceCallback = 0;
 function recycle(a: Float32Array): void {
   trackedBytes -= a.byteLength;
   sinceCallback = 0;
-  if (freeBytes + a.byteLength > POOL_BYTES) return;
-  let list = free.get(a.length);
-  if (!list) free.set(a.length, (list = []));
-  list.push(a);
-  freeBytes += a.byteLength;
+  free.put(a);
 }
 
 const registry = POOL_BYTES > 0 && typeof FinalizationRegistry !== "undefined" ? new FinalizationRegistry<Float32Array>(recycle) : null;
 
 function pooled(size: number, zero: boolean): CpuStorage {
-  const list = free.get(size);
-  let a = list?.pop();
+  let a = free.take(size);
   if (a) {
-    freeBytes -= a.byteLength;
     if (zero) a.fill(0);
     reused++;
   } else {
@@ -119,5 +118,5 @@ function pooled(size: number, zero: boolean): CpuStorage {
 
 /** Pool statistics (benchmarks and tests). */
 export function poolStats(): { reused: number; fresh: number; freeMB: number; trackedMB: number } {
-  return { reused, fresh, freeMB: freeBytes / 2 ** 20, trackedMB: trackedBytes / 2 ** 20 };
+  return { reused, fresh, freeMB: free.bytes / 2 ** 20, trackedMB: trackedBytes / 2 ** 20 };
 }
